@@ -1,0 +1,269 @@
+//! `StateEngine`: the application's handle on its state and its log.
+//!
+//! Readers see the *committed* state, behind a read-write lock, and only ever see events that
+//! are as durable as the configured mode promises. The writer thread (`writer.rs`) keeps a
+//! second copy, the *head*, on which it decides and applies each new event before the group is
+//! durable, so that a decision always sees the events committed before it — including those of
+//! its own group. Both copies receive the same events in the same order as the file.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock, atomic::Ordering, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+use tokio::sync::oneshot;
+
+use crate::{
+    CommitError, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
+    data_dir::DataDir,
+    log::LogFile,
+    recovery,
+    writer::{Outcome, Proposal, Request, Stats, Writer, WriterParts},
+};
+
+/// Where the engine keeps its files and how durable a commit is.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub durability: Durability,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig { data_dir: data_dir.into(), durability: Durability::default() }
+    }
+
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+}
+
+/// An event that has been committed, with its place in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed<E> {
+    pub seq: u64,
+    /// Commit time, microseconds since the Unix epoch (the record's `ts`).
+    pub ts: u64,
+    pub event: E,
+}
+
+/// Counters for health checks and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Sequence number of the last committed event, which is also the number of events.
+    pub events: u64,
+    /// Groups the writer has committed.
+    pub groups: u64,
+    /// `fdatasync` calls on the log.
+    pub syncs: u64,
+    /// Size of the log, excluding what `async` mode still holds in memory.
+    pub log_bytes: u64,
+}
+
+/// What opening the engine found in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    pub events_replayed: u64,
+    /// Bytes of a torn tail cut off the end of the log (0 when the log was clean).
+    pub torn_bytes_cut: u64,
+    pub elapsed: Duration,
+}
+
+/// The in-memory state `S`, changed only by committing events `E` to the log.
+pub struct StateEngine<S, E: Event<State = S>> {
+    shared: Arc<Shared<S, E>>,
+}
+
+struct Shared<S, E: Event<State = S>> {
+    state: Arc<RwLock<S>>,
+    requests: mpsc::Sender<Request<E>>,
+    stats: Arc<Stats>,
+    durability: Durability,
+    log_path: PathBuf,
+    recovery: Recovery,
+    writer: Option<thread::JoinHandle<()>>,
+}
+
+/// Dropping the last handle closes the engine and waits for the writer, so that the data
+/// directory can be opened again as soon as the handle is gone. Prefer [`StateEngine::close`],
+/// which reports whether the final sync succeeded and does not block.
+impl<S, E: Event<State = S>> Drop for Shared<S, E> {
+    fn drop(&mut self) {
+        let (reply, _) = oneshot::channel();
+        let _ = self.requests.send(Request::Close { reply });
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl<S, E: Event<State = S>> Clone for StateEngine<S, E> {
+    fn clone(&self) -> Self {
+        StateEngine { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<S, E> StateEngine<S, E>
+where
+    S: Clone + Default + Send + Sync + 'static,
+    E: Event<State = S>,
+{
+    /// Open the data directory (creating it if needed), replay the log into a fresh state and
+    /// start the writer. Blocking: replaying a large log takes a while, so call it outside an
+    /// async executor's worker threads (e.g. with `spawn_blocking`).
+    pub fn open(config: EngineConfig) -> Result<Self, OpenError> {
+        let started = Instant::now();
+        let data_dir = DataDir::open(&config.data_dir)?;
+        let log_path = data_dir.file(LOG_FILE_NAME);
+        let log_existed = log_path.exists();
+
+        let mut state = S::default();
+        let scan = recovery::replay::<E>(&log_path, &mut state)?;
+        let torn_bytes_cut = report_torn_tail(&log_path, &scan);
+
+        let io_error = |source| OpenError::Io { path: log_path.clone(), source };
+        let log = LogFile::open(&log_path, scan.valid_len).map_err(io_error)?;
+        if !log_existed {
+            data_dir.sync().map_err(io_error)?;
+        }
+
+        let recovery =
+            Recovery { events_replayed: scan.records, torn_bytes_cut, elapsed: started.elapsed() };
+        let committed = Arc::new(RwLock::new(state.clone()));
+        let stats = Arc::new(Stats::default());
+        let (requests, receiver) = mpsc::channel();
+        let writer = Writer::new(WriterParts {
+            requests: receiver,
+            log,
+            data_dir,
+            durability: config.durability,
+            state,
+            committed: Arc::clone(&committed),
+            last_seq: scan.last_seq,
+            last_ts: scan.last_ts,
+            stats: Arc::clone(&stats),
+        });
+        let writer = thread::Builder::new()
+            .name("lithair-writer".into())
+            .spawn(move || writer.run())
+            .map_err(OpenError::Spawn)?;
+
+        Ok(StateEngine {
+            shared: Arc::new(Shared {
+                state: committed,
+                requests,
+                stats,
+                durability: config.durability,
+                log_path,
+                recovery,
+                writer: Some(writer),
+            }),
+        })
+    }
+
+    /// Read the committed state. Keep `read` short: the writer waits for readers to publish
+    /// each group.
+    pub fn with_state<R>(&self, read: impl FnOnce(&S) -> R) -> R {
+        let state = self.shared.state.read().unwrap_or_else(|poison| poison.into_inner());
+        read(&state)
+    }
+
+    /// Commit `event`: it gets the next sequence number, is appended to the log and applied to
+    /// the state. Resolves once the event is as durable as the mode promises.
+    pub async fn commit(&self, event: E) -> Result<Committed<E>, EngineError> {
+        match self.submit(Proposal::Event(event)).await? {
+            Outcome::Committed(committed) => Ok(committed),
+            Outcome::Rejected | Outcome::Panicked(_) => {
+                unreachable!("a ready event is never decided")
+            }
+        }
+    }
+
+    /// Commit the event that `decide` makes from the current state, or nothing if it rejects.
+    ///
+    /// `decide` runs on the writer thread against the state including every event committed
+    /// before it, so checks such as "the article exists" and choices such as "the next id" can
+    /// never race with another commit. Keep it quick: commits wait for it in turn. A panic in
+    /// `decide` is raised again in the caller and commits nothing.
+    pub async fn commit_with<R: Send + 'static>(
+        &self,
+        decide: impl FnOnce(&S) -> Result<E, R> + Send + 'static,
+    ) -> Result<Committed<E>, CommitError<R>> {
+        let (rejection_tx, mut rejection_rx) = oneshot::channel();
+        let decide = Box::new(move |state: &S| match decide(state) {
+            Ok(event) => Some(event),
+            Err(reason) => {
+                let _ = rejection_tx.send(reason);
+                None
+            }
+        });
+        match self.submit(Proposal::Decide(decide)).await? {
+            Outcome::Committed(committed) => Ok(committed),
+            Outcome::Rejected => {
+                let reason =
+                    rejection_rx.try_recv().expect("a rejecting decision sends its reason");
+                Err(CommitError::Rejected(reason))
+            }
+            Outcome::Panicked(payload) => std::panic::resume_unwind(payload),
+        }
+    }
+
+    async fn submit(&self, proposal: Proposal<E>) -> Result<Outcome<E>, EngineError> {
+        let (reply, outcome) = oneshot::channel();
+        self.shared
+            .requests
+            .send(Request::Commit { proposal, reply })
+            .map_err(|_| EngineError::Closed)?;
+        outcome.await.map_err(|_| EngineError::Closed)?
+    }
+
+    /// Stop accepting commits, finish the queued ones, sync the log and release the data
+    /// directory. Commits after this fail with [`EngineError::Closed`].
+    pub async fn close(&self) -> Result<(), EngineError> {
+        let (reply, done) = oneshot::channel();
+        if self.shared.requests.send(Request::Close { reply }).is_err() {
+            return Ok(());
+        }
+        done.await.unwrap_or(Ok(()))
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let stats = &self.shared.stats;
+        EngineStats {
+            events: stats.last_seq.load(Ordering::Acquire),
+            groups: stats.groups.load(Ordering::Relaxed),
+            syncs: stats.syncs.load(Ordering::Relaxed),
+            log_bytes: stats.log_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn recovery(&self) -> &Recovery {
+        &self.shared.recovery
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.shared.durability
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.shared.log_path
+    }
+}
+
+fn report_torn_tail(log_path: &Path, scan: &recovery::Scan) -> u64 {
+    let Some(torn) = &scan.torn_tail else { return 0 };
+    tracing::warn!(
+        path = %log_path.display(),
+        offset = torn.offset,
+        bytes_cut = torn.bytes,
+        last_good_seq = scan.last_seq,
+        damage = %torn.damage,
+        "torn tail: cutting {} byte(s) off the end of {} (an interrupted, unacknowledged append)",
+        torn.bytes,
+        log_path.display(),
+    );
+    torn.bytes
+}

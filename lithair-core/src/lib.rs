@@ -1,0 +1,33 @@
+//! Lithair's engine: the whole state in memory, every change an event in a durable log.
+//!
+//! An application describes its state `S` and its events `E: Event<State = S>`. The
+//! [`StateEngine`] owns the state and the log, `events.raftlog` (specified in
+//! `docs/raftlog.md`). There is exactly one way to change the state, [`StateEngine::commit`]
+//! (or [`StateEngine::commit_with`] when the event depends on the current state): the engine
+//! gives the event the next sequence number, appends it to the log, waits until it is as
+//! durable as the configured [`Durability`] promises, and only then applies it to the state
+//! that readers see through [`StateEngine::with_state`]. Opening an engine replays the log, so
+//! the state after a restart is exactly the state before it.
+//!
+//! One writer thread owns the file and commits *groups*: it takes every request queued while it
+//! was busy, writes them with one `write` and makes them durable with one `fdatasync`. That is
+//! what lets many concurrent committers share the cost of a sync.
+
+mod clock;
+mod data_dir;
+mod durability;
+mod engine;
+mod error;
+mod event;
+mod log;
+mod record;
+mod recovery;
+mod writer;
+
+pub use durability::Durability;
+pub use engine::{Committed, EngineConfig, EngineStats, Recovery, StateEngine};
+pub use error::{CommitError, Damage, EngineError, OpenError};
+pub use event::Event;
+
+/// Name of the log file inside the data directory.
+pub const LOG_FILE_NAME: &str = "events.raftlog";

@@ -1,0 +1,60 @@
+//! The append side of `events.raftlog`: one handle, owned by the writer thread.
+//!
+//! Appends go to the end of the valid prefix found by recovery. If a write fails half-way the
+//! file is cut back to where the batch began, so that a failed batch never leaves bytes behind
+//! that a later batch would follow (which the next start-up would rightly call corruption).
+
+use std::{
+    fs::{File, OpenOptions},
+    io::{self, Write},
+    path::{Path, PathBuf},
+};
+
+#[derive(Debug)]
+pub(crate) struct LogFile {
+    file: File,
+    path: PathBuf,
+    /// Bytes known to be in the file: every append that succeeded.
+    len: u64,
+}
+
+impl LogFile {
+    /// Open the log for appending at `valid_len`, cutting anything after it (a torn tail that
+    /// recovery found), and make the cut durable before the first append.
+    pub(crate) fn open(path: &Path, valid_len: u64) -> io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        if file.metadata()?.len() != valid_len {
+            file.set_len(valid_len)?;
+            file.sync_all()?;
+        }
+        Ok(LogFile { file, path: path.to_owned(), len: valid_len })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Hand `bytes` to the operating system. On error, the file is cut back to its length
+    /// before this call (best effort: the error that matters is the first one).
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(err) => {
+                let _ = self.file.set_len(self.len);
+                Err(err)
+            }
+        }
+    }
+
+    /// Make everything appended so far durable (`fdatasync`).
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}

@@ -1,0 +1,325 @@
+//! The writer thread: the only code that touches the log file or changes the state.
+//!
+//! Commit requests arrive on a channel. The writer takes everything that is queued (a *group*),
+//! and for each request, in order: lets the application decide its event against the *head*
+//! state (the committed state plus the earlier events of this group), gives the event its
+//! sequence number and timestamp, encodes it, and applies it to the head. Then it writes the
+//! whole group with one `write`, syncs once if the mode asks for it, applies the group to the
+//! state readers see, and only then acknowledges. If the write or the sync fails, nothing of the
+//! group is applied or acknowledged as written, the head is reset to the committed state, and the
+//! engine refuses further writes: after a failed `fdatasync` the kernel may have dropped the
+//! dirty pages, so retrying could acknowledge data that is not on disk.
+//!
+//! In `async` mode a group is applied and acknowledged as soon as it is encoded, and its bytes
+//! wait in memory until they are written out, at the latest [`Durability::ASYNC_FLUSH_INTERVAL`]
+//! later.
+
+use std::{
+    any::Any,
+    panic::{self, AssertUnwindSafe},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+        mpsc::{Receiver, RecvTimeoutError, TryRecvError},
+    },
+    time::Instant,
+};
+
+use tokio::sync::oneshot;
+
+use crate::{
+    Durability, EngineError, Event, clock::Clock, data_dir::DataDir, engine::Committed,
+    log::LogFile, record,
+};
+
+/// Most requests taken into one group, to bound the latency of the first one.
+const MAX_GROUP: usize = 1024;
+/// In `async` mode, write out early once this much is waiting.
+const ASYNC_MAX_BUFFERED: usize = 4 << 20;
+
+/// The application's decision, run on the writer thread against the head state. `None` means
+/// it rejected the request (the closure has passed its reason on by itself).
+pub(crate) type Decision<E> = Box<dyn FnOnce(&<E as Event>::State) -> Option<E> + Send>;
+
+/// What a commit request asks the writer to append.
+pub(crate) enum Proposal<E: Event> {
+    /// An event decided by the caller.
+    Event(E),
+    /// An event the application decides on the writer thread.
+    Decide(Decision<E>),
+}
+
+pub(crate) enum Request<E: Event> {
+    Commit { proposal: Proposal<E>, reply: oneshot::Sender<Result<Outcome<E>, EngineError>> },
+    Close { reply: oneshot::Sender<Result<(), EngineError>> },
+}
+
+pub(crate) enum Outcome<E> {
+    Committed(Committed<E>),
+    Rejected,
+    /// The decision function panicked; the payload is re-raised in the caller's task.
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// Counters shared with the engine handles.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub last_seq: AtomicU64,
+    pub groups: AtomicU64,
+    pub syncs: AtomicU64,
+    pub log_bytes: AtomicU64,
+}
+
+/// A request that has been decided and waits for its group to be durable.
+struct Decided<E: Event> {
+    outcome: Result<Outcome<E>, EngineError>,
+    reply: oneshot::Sender<Result<Outcome<E>, EngineError>>,
+}
+
+pub(crate) struct Writer<E: Event> {
+    requests: Receiver<Request<E>>,
+    log: LogFile,
+    data_dir: DataDir,
+    durability: Durability,
+    head: E::State,
+    committed: Arc<RwLock<E::State>>,
+    next_seq: u64,
+    clock: Clock,
+    stats: Arc<Stats>,
+    /// Records encoded but not yet handed to the OS.
+    unwritten: Vec<u8>,
+    /// `async` mode: when `unwritten` must be written out at the latest.
+    write_deadline: Option<Instant>,
+    /// Set by the first failed write or sync; every later commit fails with it.
+    poisoned: Option<Arc<str>>,
+}
+
+pub(crate) struct WriterParts<E: Event> {
+    pub requests: Receiver<Request<E>>,
+    pub log: LogFile,
+    pub data_dir: DataDir,
+    pub durability: Durability,
+    pub state: E::State,
+    pub committed: Arc<RwLock<E::State>>,
+    pub last_seq: u64,
+    pub last_ts: u64,
+    pub stats: Arc<Stats>,
+}
+
+impl<E: Event> Writer<E> {
+    pub(crate) fn new(parts: WriterParts<E>) -> Self {
+        parts.stats.last_seq.store(parts.last_seq, Ordering::Relaxed);
+        parts.stats.log_bytes.store(parts.log.len(), Ordering::Relaxed);
+        Writer {
+            requests: parts.requests,
+            log: parts.log,
+            data_dir: parts.data_dir,
+            durability: parts.durability,
+            head: parts.state,
+            committed: parts.committed,
+            next_seq: parts.last_seq + 1,
+            clock: Clock::after(parts.last_ts),
+            stats: parts.stats,
+            unwritten: Vec::with_capacity(1 << 16),
+            write_deadline: None,
+            poisoned: None,
+        }
+    }
+
+    /// Serve requests until the engine is closed or every handle is dropped, then make
+    /// everything durable.
+    pub(crate) fn run(mut self) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        let mut decided = Vec::with_capacity(MAX_GROUP);
+        while let Some(first) = self.next_request() {
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match self.requests.try_recv() {
+                    Ok(request) => group.push(request),
+                    Err(_) => break,
+                }
+            }
+            let mut close = None;
+            for request in group.drain(..) {
+                match request {
+                    Request::Commit { proposal, reply } if close.is_none() => {
+                        decided.push(Decided { outcome: self.decide(proposal), reply });
+                    }
+                    Request::Commit { reply, .. } => {
+                        let _ = reply.send(Err(EngineError::Closed));
+                    }
+                    Request::Close { reply } => close = close.or(Some(reply)),
+                }
+            }
+            self.complete_group(&mut decided);
+            if let Some(reply) = close {
+                let result = self.shut_down();
+                // Release the log and the data directory's lock before saying so.
+                drop(self);
+                let _ = reply.send(result);
+                return;
+            }
+        }
+        if let Err(err) = self.shut_down() {
+            tracing::error!(%err, "could not make the event log durable at shutdown");
+        }
+    }
+
+    /// Wait for the next request; in `async` mode, write out buffered records when their
+    /// deadline passes while waiting.
+    fn next_request(&mut self) -> Option<Request<E>> {
+        loop {
+            let Some(deadline) = self.write_deadline else {
+                return self.requests.recv().ok();
+            };
+            match self.requests.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(request) => return Some(request),
+                Err(RecvTimeoutError::Timeout) => self.write_out_async(),
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Run the application's decision and, if it produced an event, append it to the group.
+    fn decide(&mut self, proposal: Proposal<E>) -> Result<Outcome<E>, EngineError> {
+        if let Some(cause) = &self.poisoned {
+            return Err(EngineError::Poisoned(cause.clone()));
+        }
+        let event = match proposal {
+            Proposal::Event(event) => event,
+            Proposal::Decide(decide) => {
+                let head = &self.head;
+                match panic::catch_unwind(AssertUnwindSafe(|| decide(head))) {
+                    Ok(Some(event)) => event,
+                    Ok(None) => return Ok(Outcome::Rejected),
+                    Err(payload) => return Ok(Outcome::Panicked(payload)),
+                }
+            }
+        };
+        self.append(event).map(Outcome::Committed)
+    }
+
+    fn append(&mut self, event: E) -> Result<Committed<E>, EngineError> {
+        let ts = self.clock.next();
+        let seq = self.next_seq;
+        record::encode(seq, ts, &event, &mut self.unwritten)
+            .map_err(|err| EngineError::Encode(err.to_string().into()))?;
+        self.next_seq += 1;
+        event.apply(&mut self.head);
+        Ok(Committed { seq, ts, event })
+    }
+
+    /// Make the group as durable as the mode promises, publish it to readers, acknowledge it.
+    fn complete_group(&mut self, decided: &mut Vec<Decided<E>>) {
+        if decided.is_empty() {
+            return;
+        }
+        let written = match self.durability {
+            Durability::Fsync => self.write_out().and_then(|()| self.sync()),
+            Durability::Flush => self.write_out(),
+            Durability::Async => {
+                self.schedule_async_write();
+                Ok(())
+            }
+        };
+        match written {
+            Ok(()) => self.publish(decided),
+            Err(err) => self.fail_group(decided, err),
+        }
+        self.stats.groups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn publish(&mut self, decided: &mut Vec<Decided<E>>) {
+        {
+            let mut state = self.committed.write().unwrap_or_else(|poison| poison.into_inner());
+            for Decided { outcome, .. } in decided.iter() {
+                if let Ok(Outcome::Committed(committed)) = outcome {
+                    committed.event.apply(&mut state);
+                }
+            }
+        }
+        self.stats.last_seq.store(self.next_seq - 1, Ordering::Release);
+        for Decided { outcome, reply } in decided.drain(..) {
+            let _ = reply.send(outcome);
+        }
+    }
+
+    /// The group's write failed: none of its events reaches the readers' state.
+    fn fail_group(&mut self, decided: &mut Vec<Decided<E>>, err: EngineError) {
+        self.head = self.committed.read().unwrap_or_else(|poison| poison.into_inner()).clone();
+        self.next_seq = self.stats.last_seq.load(Ordering::Acquire) + 1;
+        for Decided { reply, .. } in decided.drain(..) {
+            let _ = reply.send(Err(err.clone()));
+        }
+    }
+
+    fn write_out(&mut self) -> Result<(), EngineError> {
+        if self.unwritten.is_empty() {
+            return Ok(());
+        }
+        let result = self.log.append(&self.unwritten);
+        self.unwritten.clear();
+        self.write_deadline = None;
+        self.stats.log_bytes.store(self.log.len(), Ordering::Relaxed);
+        result.map_err(|err| self.poison(err))
+    }
+
+    fn sync(&mut self) -> Result<(), EngineError> {
+        self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+        self.log.sync().map_err(|err| self.poison(err))
+    }
+
+    fn schedule_async_write(&mut self) {
+        if self.unwritten.len() >= ASYNC_MAX_BUFFERED {
+            self.write_out_async();
+        } else if !self.unwritten.is_empty() && self.write_deadline.is_none() {
+            self.write_deadline = Some(Instant::now() + Durability::ASYNC_FLUSH_INTERVAL);
+        }
+    }
+
+    /// In `async` mode the events were acknowledged already: a failure can only be reported
+    /// to the commits that follow.
+    fn write_out_async(&mut self) {
+        if let Err(err) = self.write_out() {
+            tracing::error!(%err, "async write of the event log failed; acknowledged events were lost");
+        }
+    }
+
+    fn poison(&mut self, err: std::io::Error) -> EngineError {
+        tracing::error!(path = %self.log.path().display(), %err, "cannot write the event log; refusing further writes");
+        self.unwritten.clear();
+        self.write_deadline = None;
+        let err = Arc::new(err);
+        self.poisoned.get_or_insert_with(|| err.to_string().into());
+        EngineError::Io(err)
+    }
+
+    /// Clean shutdown: whatever the mode, everything acknowledged is synced before the lock on
+    /// the data directory is released.
+    fn shut_down(&mut self) -> Result<(), EngineError> {
+        if let Some(cause) = &self.poisoned {
+            return Err(EngineError::Poisoned(cause.clone()));
+        }
+        self.write_out()?;
+        self.sync()?;
+        tracing::debug!(path = %self.data_dir.path().display(), events = self.next_seq - 1, "event log closed");
+        Ok(())
+    }
+}
+
+impl<E: Event> Drop for Writer<E> {
+    fn drop(&mut self) {
+        // Requests still queued when the writer stops (after Close) learn that it is gone.
+        loop {
+            match self.requests.try_recv() {
+                Ok(Request::Commit { reply, .. }) => {
+                    let _ = reply.send(Err(EngineError::Closed));
+                }
+                Ok(Request::Close { reply }) => {
+                    let _ = reply.send(Ok(()));
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
+            }
+        }
+    }
+}
