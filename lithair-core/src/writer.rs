@@ -244,10 +244,11 @@ impl<E: Event> Writer<E> {
         }
     }
 
-    /// The group's write failed: none of its events reaches the readers' state.
+    /// The group's write failed: none of its events reaches the readers' state. The head is now
+    /// ahead of the committed state, which is harmless: the engine is poisoned, so no decision
+    /// runs against the head again.
     fn fail_group(&mut self, decided: &mut Vec<Decided<E>>, err: EngineError) {
-        self.head = self.committed.read().unwrap_or_else(|poison| poison.into_inner()).clone();
-        self.next_seq = self.stats.last_seq.load(Ordering::Acquire) + 1;
+        debug_assert!(self.poisoned.is_some());
         for Decided { reply, .. } in decided.drain(..) {
             let _ = reply.send(Err(err.clone()));
         }

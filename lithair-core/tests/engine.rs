@@ -88,17 +88,19 @@ async fn commit_with_decides_against_every_earlier_commit() {
     let engine = open(dir.path(), Durability::Fsync);
 
     // 200 concurrent "create with the next id" commits: ids are unique and gapless.
-    let creates = (0..200).map(|i| {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .commit_with(move |s: &Ledger| {
-                    Ok::<_, ()>(LedgerEvent::Added { id: s.next_id, text: format!("{i}") })
-                })
-                .await
-                .unwrap()
+    let creates: Vec<_> = (0..200)
+        .map(|i| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .commit_with(move |s: &Ledger| {
+                        Ok::<_, ()>(LedgerEvent::Added { id: s.next_id, text: format!("{i}") })
+                    })
+                    .await
+                    .unwrap()
+            })
         })
-    });
+        .collect();
     let mut ids = BTreeSet::new();
     for create in creates {
         let LedgerEvent::Added { id, .. } = create.await.unwrap().event else { panic!() };
