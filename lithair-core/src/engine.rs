@@ -240,6 +240,11 @@ where
         }
     }
 
+    /// Why the engine refuses writes, if an earlier write or sync of the log failed.
+    pub fn write_failure(&self) -> Option<Arc<str>> {
+        self.shared.stats.failure.get().cloned()
+    }
+
     pub fn recovery(&self) -> &Recovery {
         &self.shared.recovery
     }

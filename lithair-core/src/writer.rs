@@ -18,7 +18,7 @@ use std::{
     any::Any,
     panic::{self, AssertUnwindSafe},
     sync::{
-        Arc, RwLock,
+        Arc, OnceLock, RwLock,
         atomic::{AtomicU64, Ordering},
         mpsc::{Receiver, RecvTimeoutError, TryRecvError},
     },
@@ -68,6 +68,8 @@ pub(crate) struct Stats {
     pub groups: AtomicU64,
     pub syncs: AtomicU64,
     pub log_bytes: AtomicU64,
+    /// Why the engine refuses writes, once it does.
+    pub failure: OnceLock<Arc<str>>,
 }
 
 /// A request that has been decided and waits for its group to be durable.
@@ -291,7 +293,8 @@ impl<E: Event> Writer<E> {
         self.unwritten.clear();
         self.write_deadline = None;
         let err = Arc::new(err);
-        self.poisoned.get_or_insert_with(|| err.to_string().into());
+        let cause = self.poisoned.get_or_insert_with(|| err.to_string().into());
+        let _ = self.stats.failure.set(cause.clone());
         EngineError::Io(err)
     }
 

@@ -61,6 +61,7 @@ async fn a_failed_write_fails_its_commits_applies_nothing_and_loses_nothing() {
         matches!(engine.commit(added(99_999)).await, Err(EngineError::Poisoned(_))),
         "later commits report the failure instead of succeeding"
     );
+    assert!(engine.write_failure().is_some(), "the engine reports why it refuses writes");
     let log_len = fs::metadata(log_path(dir.path())).unwrap().len();
     assert!(log_len <= limit, "log {log_len} bytes, limit {limit}");
     assert_eq!(log_len, engine.stats().log_bytes, "a failed group leaves no partial bytes behind");

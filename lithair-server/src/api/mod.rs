@@ -1,0 +1,116 @@
+//! The HTTP API: one handler per route and method, on top of the engine.
+//!
+//! Reads go straight to the committed state. Writes go through `commit_with`: the handler
+//! validates what it can alone (the body), and the decision closure checks what depends on the
+//! state (does the article exist? which id comes next?) on the engine's writer thread, so two
+//! requests can never both take the same id or both delete the same article. A response is sent
+//! only once the commit has resolved, that is once the event is as durable as the configured
+//! mode promises.
+
+mod articles;
+mod comments;
+mod health;
+mod users;
+
+use std::{panic::AssertUnwindSafe, sync::Arc, time::Instant};
+
+use futures::FutureExt;
+use http::Method;
+use hyper::{Request, body::Incoming};
+use lithair_core::{EngineConfig, StateEngine};
+
+use crate::{
+    config::ServerConfig, error::ApiError, events::StoreEvent, response::HttpResponse,
+    router::Route, store::Store,
+};
+
+pub type Engine = StateEngine<Store, StoreEvent>;
+
+/// What every handler shares: the engine and the configuration.
+pub struct App {
+    engine: Engine,
+    config: ServerConfig,
+    started: Instant,
+}
+
+impl App {
+    /// Open the data directory and replay the log (on a blocking thread: it can take seconds).
+    pub async fn open(config: ServerConfig) -> Result<App, lithair_core::OpenError> {
+        let engine_config = EngineConfig::new(&config.data_dir).durability(config.durability);
+        let engine = tokio::task::spawn_blocking(move || Engine::open(engine_config))
+            .await
+            .expect("opening the engine does not panic")?;
+        let recovery = engine.recovery();
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            durability = %config.durability,
+            events = recovery.events_replayed,
+            torn_bytes_cut = recovery.torn_bytes_cut,
+            replay_ms = recovery.elapsed.as_millis() as u64,
+            "data loaded"
+        );
+        Ok(App { engine, config, started: Instant::now() })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Answer one request. Never fails: every error becomes a JSON error response, and a
+    /// panicking handler becomes a 500 while the server keeps serving.
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> HttpResponse {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        match AssertUnwindSafe(self.dispatch(request)).catch_unwind().await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => error.into_response(),
+            Err(_) => {
+                tracing::error!(%method, %path, "handler panicked; answered 500");
+                ApiError::internal().into_response()
+            }
+        }
+    }
+
+    async fn dispatch(&self, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
+        let path = request.uri().path();
+        let route =
+            Route::parse(path).ok_or_else(|| ApiError::not_found(format!("no route {path}")))?;
+        let method = request.method();
+        if !route.allows(method) {
+            return Err(ApiError::method_not_allowed(method, route.allow()));
+        }
+        let reads = method == Method::GET || method == Method::HEAD;
+        match route {
+            Route::Health => Ok(health::get(self)),
+            Route::Articles if reads => articles::list(self, request.uri().query()),
+            Route::Articles => articles::create(self, request).await,
+            Route::Article(id) if reads => articles::get(self, id),
+            Route::Article(id) if method == Method::PUT => {
+                articles::update(self, id, request).await
+            }
+            Route::Article(id) => articles::delete(self, id).await,
+            Route::ArticleComments(id) if reads => comments::list(self, id),
+            Route::ArticleComments(id) => comments::add(self, id, request).await,
+            Route::Users => users::create(self, request).await,
+            Route::User(id) => users::get(self, id),
+        }
+    }
+
+    fn max_body(&self) -> usize {
+        self.config.max_body_bytes
+    }
+}
+
+/// A required text field: present (serde checks that), not blank, and not too long.
+fn require_text(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid_field(format!("{field} must not be empty")));
+    }
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(ApiError::invalid_field(format!(
+            "{field} is {chars} characters long; the maximum is {max_chars}"
+        )));
+    }
+    Ok(())
+}

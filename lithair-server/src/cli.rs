@@ -1,0 +1,97 @@
+//! The command line of the `lithair-server` binary.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{
+    Parser,
+    builder::{PossibleValuesParser, TypedValueParser},
+};
+use lithair_core::Durability;
+use lithair_server::ServerConfig;
+
+/// Lithair: a memory-first, event-sourced data server.
+///
+/// Serves the articles, users and comments API over HTTP/1.1. Every change is appended to
+/// <DATA_DIR>/events.raftlog before it is acknowledged; a restart replays that log. The first
+/// line on stdout is `lithair-server listening on http://ADDR` once the data is loaded; logs go
+/// to stderr. SIGTERM or Ctrl-C stops the server cleanly.
+#[derive(Debug, Parser)]
+#[command(name = "lithair-server", version)]
+pub struct Cli {
+    /// Address to listen on; port 0 picks a free port (the first stdout line names it).
+    #[arg(long, env = "LITHAIR_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory holding the data; created if missing.
+    #[arg(long, env = "LITHAIR_DATA_DIR", default_value = "./lithair-data")]
+    pub data_dir: PathBuf,
+
+    /// When a write is acknowledged: fsync (after fdatasync, survives power loss), flush
+    /// (after write(2), survives a process crash) or async (when queued, flushed every 10 ms).
+    #[arg(
+        long,
+        env = "LITHAIR_DURABILITY",
+        default_value = "fsync",
+        value_parser = PossibleValuesParser::new(["fsync", "flush", "async"])
+            .try_map(|mode| mode.parse::<Durability>()),
+    )]
+    pub durability: Durability,
+
+    /// Largest request body accepted, in bytes (suffixes KiB and MiB accepted).
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    pub max_body: usize,
+
+    /// Seconds a client may take to send request headers; also the idle keep-alive timeout.
+    #[arg(long, default_value_t = 15)]
+    pub header_timeout: u64,
+
+    /// Seconds in-flight requests get to finish at shutdown.
+    #[arg(long, default_value_t = 10)]
+    pub shutdown_grace: u64,
+
+    /// Log filter, e.g. `info`, `debug`, or `lithair_server=debug,info`.
+    #[arg(long, env = "LITHAIR_LOG", default_value = "info")]
+    pub log_level: String,
+}
+
+impl Cli {
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            durability: self.durability,
+            max_body_bytes: self.max_body,
+            header_read_timeout: Duration::from_secs(self.header_timeout),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            ..ServerConfig::new(&self.data_dir)
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.trim() {
+        t if t.ends_with("MiB") => (&t[..t.len() - 3], 1 << 20),
+        t if t.ends_with("KiB") => (&t[..t.len() - 3], 1 << 10),
+        t => (t, 1),
+    };
+    let value: usize = digits.trim().parse().map_err(|_| format!("not a size: {text:?}"))?;
+    value.checked_mul(unit).filter(|&bytes| bytes > 0).ok_or_else(|| format!("bad size: {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1GB").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

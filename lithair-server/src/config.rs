@@ -1,0 +1,34 @@
+//! The server's settings, whether they come from the command line or from a test.
+
+use std::{path::PathBuf, time::Duration};
+
+use lithair_core::Durability;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where `events.raftlog` (and the rest of the data) lives.
+    pub data_dir: PathBuf,
+    pub durability: Durability,
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection is kept open.
+    pub header_read_timeout: Duration,
+    /// On shutdown, how long in-flight requests may take to finish before their connections
+    /// are closed.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            durability: Durability::default(),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! API errors: every failure a client can cause or see, as a status and a JSON body.
+//!
+//! ```json
+//! {"error": {"code": "malformed_json", "message": "expected `,` or `}` at line 1 column 12"}}
+//! ```
+//!
+//! `code` is stable and meant for programs; `message` is for people. docs/api.md lists them.
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::Full;
+use hyper::Response;
+use lithair_core::{CommitError, EngineError};
+use serde::Serialize;
+
+use crate::response;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// For 405: the methods the route does allow.
+    pub allow: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), allow: None }
+    }
+
+    pub fn malformed_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+    }
+
+    pub fn invalid_field(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_field", message)
+    }
+
+    pub fn invalid_utf8() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the request body is not valid UTF-8")
+    }
+
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+    }
+
+    pub fn unreadable_body(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unreadable_body", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn method_not_allowed(method: &http::Method, allow: &'static str) -> Self {
+        let message = format!("{method} is not allowed here; allowed: {allow}");
+        ApiError {
+            allow: Some(allow),
+            ..Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+        }
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        let message = format!("the request body is larger than the limit of {limit} bytes");
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    pub fn unsupported_media_type(found: Option<&str>) -> Self {
+        let message = match found {
+            Some(found) => format!("the body must be application/json, not {found}"),
+            None => "the body must be application/json (set the Content-Type header)".to_string(),
+        };
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+    }
+
+    pub fn storage_unavailable(err: &EngineError) -> Self {
+        let message = format!("the change was not saved: {err}");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", message)
+    }
+
+    pub fn internal() -> Self {
+        let message = "the server failed to handle this request; it has been logged";
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// A failed `commit_with`: the decision's own rejection, or the engine's failure.
+    pub fn from_commit(err: CommitError<ApiError>) -> Self {
+        match err {
+            CommitError::Rejected(rejection) => rejection,
+            CommitError::Engine(EngineError::Encode(reason)) => {
+                tracing::error!(%reason, "an event could not be encoded");
+                Self::internal()
+            }
+            CommitError::Engine(err) => Self::storage_unavailable(&err),
+        }
+    }
+
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Detail<'a>,
+        }
+        #[derive(Serialize)]
+        struct Detail<'a> {
+            code: &'a str,
+            message: &'a str,
+        }
+        let body = Body { error: Detail { code: self.code, message: &self.message } };
+        let mut response = response::json(self.status, &body);
+        if let Some(allow) = self.allow {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}

@@ -1,0 +1,114 @@
+//! The in-memory state behind the API: every live article, user and comment.
+//!
+//! Ids are dense (0, 1, 2, … per kind, never reused), so each kind lives in an [`IdTable`], a
+//! vector indexed by id whose length is the next id; a deleted article leaves a hole that keeps
+//! its id taken. The store only changes through `StoreEvent::apply`, which the engine runs in
+//! log order.
+
+use crate::model::{Article, Comment, User};
+
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    articles: IdTable<Article>,
+    users: IdTable<User>,
+    comments: IdTable<Comment>,
+    /// Comment ids of each article, in creation order, indexed by article id.
+    comments_by_article: Vec<Vec<u64>>,
+}
+
+impl Store {
+    pub fn articles(&self) -> &IdTable<Article> {
+        &self.articles
+    }
+
+    pub fn users(&self) -> &IdTable<User> {
+        &self.users
+    }
+
+    pub fn comments(&self) -> &IdTable<Comment> {
+        &self.comments
+    }
+
+    pub fn comments_of(&self, article_id: u64) -> impl Iterator<Item = &Comment> {
+        let ids = index(article_id).and_then(|i| self.comments_by_article.get(i));
+        ids.into_iter().flatten().filter_map(|&id| self.comments.get(id))
+    }
+
+    pub(crate) fn put_article(&mut self, article: Option<Article>) {
+        if let Some(article) = article {
+            self.articles.insert(article.id, article);
+        }
+    }
+
+    pub(crate) fn delete_article(&mut self, id: u64) {
+        self.articles.remove(id);
+    }
+
+    pub(crate) fn put_user(&mut self, user: User) {
+        self.users.insert(user.id, user);
+    }
+
+    pub(crate) fn put_comment(&mut self, comment: Comment) {
+        let Some(article) = index(comment.article_id) else { return };
+        if self.comments_by_article.len() <= article {
+            self.comments_by_article.resize(article + 1, Vec::new());
+        }
+        self.comments_by_article[article].push(comment.id);
+        self.comments.insert(comment.id, comment);
+    }
+}
+
+/// Records of one kind, indexed by their dense id.
+#[derive(Debug, Clone)]
+pub struct IdTable<T> {
+    slots: Vec<Option<T>>,
+    live: usize,
+}
+
+impl<T> Default for IdTable<T> {
+    fn default() -> Self {
+        IdTable { slots: Vec::new(), live: 0 }
+    }
+}
+
+impl<T: Clone> IdTable<T> {
+    /// The id the next record gets: ids are never reused, even after a delete.
+    pub fn next_id(&self) -> u64 {
+        self.slots.len() as u64
+    }
+
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    pub fn get(&self, id: u64) -> Option<&T> {
+        self.slots.get(index(id)?)?.as_ref()
+    }
+
+    /// Live records in id order, skipping the first `offset`.
+    pub fn page(&self, offset: usize, limit: usize) -> impl Iterator<Item = &T> {
+        self.slots.iter().flatten().skip(offset).take(limit)
+    }
+
+    fn insert(&mut self, id: u64, record: T) {
+        let Some(i) = index(id) else { return };
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        if self.slots[i].replace(record).is_none() {
+            self.live += 1;
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(slot) = index(id).and_then(|i| self.slots.get_mut(i))
+            && slot.take().is_some()
+        {
+            self.live -= 1;
+        }
+    }
+}
+
+fn index(id: u64) -> Option<usize> {
+    usize::try_from(id).ok()
+}
