@@ -1,14 +1,12 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Lithair's test harness: what the feature steps and the benchmark need to drive a real
+//! `lithair-server` and to check what it wrote.
+//!
+//! - [`binary`]: the `lithair-server` executable under test, built by cargo if needed;
+//! - [`process`]: that server as a child process (start, health, SIGTERM, SIGKILL);
+//! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
+//! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod binary;
+pub mod loadgen;
+pub mod process;
+pub mod raftlog;

@@ -44,6 +44,7 @@ async fn several_requests_share_one_keep_alive_connection_post_then_get() {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body)))
             .unwrap();
+        sender.ready().await.unwrap();
         let response = sender.send_request(post).await.expect("POST on the shared connection");
         assert_eq!(response.status(), 201);
         let created = response.into_body().collect().await.unwrap().to_bytes();
@@ -53,6 +54,7 @@ async fn several_requests_share_one_keep_alive_connection_post_then_get() {
             .header("host", "x")
             .body(Full::new(Bytes::new()))
             .unwrap();
+        sender.ready().await.unwrap();
         let response =
             sender.send_request(get).await.expect("GET after POST on the same connection");
         assert_eq!(response.status(), 200);

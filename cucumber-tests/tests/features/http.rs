@@ -1,0 +1,91 @@
+//! Talking to the server from steps: JSON over reqwest, answers kept for the Then steps.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{explain::Explain, world::LithairWorld};
+
+/// An answer from the server.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+}
+
+/// Send `body` (as JSON, when given) and read the JSON answer (`null` for an empty one).
+pub async fn send(
+    world: &LithairWorld,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<Reply> {
+    let mut request = world.http.request(method.clone(), world.url(path)?);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.explain(format!("{method} {path}"))?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.explain(format!("reading the answer to {method} {path}"))?;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).explain(format!(
+            "{method} {path} answered {status} with a body that is not JSON: {bytes:?}"
+        ))?
+    };
+    Ok(Reply { status, body })
+}
+
+/// Send and require `expected` status.
+pub async fn expect(
+    world: &LithairWorld,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    expected: u16,
+) -> anyhow::Result<Value> {
+    let reply = send(world, method.clone(), path, body).await?;
+    if reply.status != expected {
+        bail!("{method} {path}: expected {expected}, got {}: {}", reply.status, reply.body);
+    }
+    Ok(reply.body)
+}
+
+pub fn article_body(n: usize) -> Value {
+    json!({
+        "title": format!("Article number {n}"),
+        "content": format!("Content of article {n}: Lithair keeps everything in memory and nothing is lost."),
+    })
+}
+
+/// Every live article the server serves, by id, paging through the list.
+pub async fn all_articles(world: &LithairWorld) -> anyhow::Result<BTreeMap<u64, Value>> {
+    let mut articles = BTreeMap::new();
+    loop {
+        let path = format!("/api/articles?offset={}&limit=1000", articles.len());
+        let page = expect(world, Method::GET, &path, None, 200).await?;
+        let items = page["items"].as_array().context("the list has no items")?;
+        for item in items {
+            let id = item["id"].as_u64().context("an article without an integer id")?;
+            if articles.insert(id, item.clone()).is_some() {
+                bail!("article {id} is listed twice");
+            }
+        }
+        let total = page["total"].as_u64().context("the list has no total")? as usize;
+        if items.is_empty() || articles.len() >= total {
+            if articles.len() != total {
+                bail!("the list says {total} articles but served {}", articles.len());
+            }
+            return Ok(articles);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Lithair's BDD suite: every feature under `features/`, run against the real `lithair-server`.
+//!
+//! ```text
+//! cargo test -p cucumber-tests --test features                         # everything
+//! cargo test -p cucumber-tests --test features -- --tags @crud         # one tag
+//! cargo test -p cucumber-tests --test features -- --tags 'not @slow'   # skip the long ones
+//! cargo test -p cucumber-tests --test features -- features/crud.feature # one feature
+//! ```
+//!
+//! Reports: the console, plus `target/cucumber/junit.xml` and `target/cucumber/cucumber.json`.
+//! A step that matches no definition, or more than one, fails the run; so does any failed step.
+
+mod explain;
+mod http;
+mod steps;
+mod world;
+
+use std::{fs::File, io, path::PathBuf, process::ExitCode};
+
+use cucumber::{
+    World as _, WriterExt as _, event::ScenarioFinished, writer, writer::Coloring,
+    writer::Stats as _,
+};
+use lithair_harness::binary;
+
+use crate::world::LithairWorld;
+
+/// Scenarios without `@serial` run this many at a time: enough to overlap their waits on
+/// 2 cores without turning timing into noise.
+const CONCURRENT_SCENARIOS: usize = 4;
+
+fn main() -> ExitCode {
+    raise_open_file_limit();
+    // Build (or find) the server before any scenario starts its clock.
+    if let Err(err) = binary::server_binary() {
+        eprintln!("harness: cannot get the lithair-server binary: {err:#}");
+        return ExitCode::FAILURE;
+    }
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("harness: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> io::Result<()> {
+    let reports = binary::target_dir().join("cucumber");
+    std::fs::create_dir_all(&reports)?;
+    let junit = File::create(reports.join("junit.xml"))?;
+    let json = File::create(reports.join("cucumber.json"))?;
+
+    let outcome = LithairWorld::cucumber()
+        .max_concurrent_scenarios(CONCURRENT_SCENARIOS)
+        .with_writer(
+            writer::Basic::raw(io::stdout(), Coloring::Auto, 0)
+                .summarized()
+                .tee::<LithairWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .tee::<LithairWorld, _>(writer::Json::for_tee(json))
+                .normalized(),
+        )
+        .fail_on_skipped()
+        .after(|_feature, _rule, _scenario, finished, world| {
+            Box::pin(async move {
+                if let Some(world) = world {
+                    world.finish(matches!(finished, ScenarioFinished::StepPassed)).await;
+                }
+            })
+        })
+        .run(features_dir())
+        .await;
+    println!("harness: reports in {}", reports.display());
+    if outcome.execution_has_failed() {
+        return Err(io::Error::other("some scenarios failed (see above)"));
+    }
+    Ok(())
+}
+
+fn features_dir() -> PathBuf {
+    binary::workspace_root().join("features")
+}
+
+/// Scenarios open up to a thousand connections at once; lift the soft limit to the hard one.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

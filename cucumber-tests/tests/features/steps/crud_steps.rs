@@ -1,0 +1,297 @@
+//! Creating, reading, modifying and deleting articles (and users and comments) over HTTP,
+//! checking every answer on the way.
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use anyhow::{Context, bail, ensure};
+use cucumber::{gherkin::Step, given, then, when};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::{
+    explain::Explain,
+    http::{self, article_body, expect, send},
+    world::LithairWorld,
+};
+
+#[when(expr = "I create {int} article(s)")]
+#[given(expr = "I have created {int} article(s)")]
+#[when(expr = "je crée {int} articles rapidement")]
+async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    for _ in 0..count {
+        let n = world.created_ids.len();
+        let article =
+            expect(world, Method::POST, "/api/articles", Some(&article_body(n)), 201).await?;
+        remember_created(world, article)?;
+    }
+    Ok(())
+}
+
+#[when(expr = "I create {int} articles in parallel with {int} workers")]
+#[when(expr = "je crée {int} articles en parallèle avec {int} threads")]
+async fn create_in_parallel(
+    world: &mut LithairWorld,
+    count: usize,
+    workers: usize,
+) -> anyhow::Result<()> {
+    let per_worker = count.div_ceil(workers.max(1));
+    let plan: Vec<usize> =
+        (0..workers).map(|w| per_worker.min(count.saturating_sub(w * per_worker))).collect();
+    create_concurrently(world, &plan).await
+}
+
+#[when(expr = "{int} workers each create {int} articles at the same time")]
+async fn workers_each_create(
+    world: &mut LithairWorld,
+    workers: usize,
+    each: usize,
+) -> anyhow::Result<()> {
+    create_concurrently(world, &vec![each; workers]).await
+}
+
+/// One task per entry of `plan`, each creating that many articles, all at once; every answer
+/// is checked and every acknowledged article remembered.
+async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow::Result<()> {
+    let url = world.url("/api/articles")?;
+    let created = Arc::new(Mutex::new(Vec::new()));
+    let tasks: Vec<_> = plan
+        .iter()
+        .enumerate()
+        .map(|(worker, &count)| {
+            let (client, url, created) = (world.http.clone(), url.clone(), Arc::clone(&created));
+            tokio::spawn(async move {
+                for i in 0..count {
+                    let body = article_body(worker * 1_000_000 + i);
+                    let response = client.post(&url).json(&body).send().await?;
+                    let status = response.status();
+                    let article: Value = response.json().await?;
+                    ensure!(
+                        status == 201,
+                        "worker {worker}: expected 201, got {status}: {article}"
+                    );
+                    created.lock().await.push(article);
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let created = std::mem::take(&mut *created.lock().await);
+    for article in created {
+        remember_created(world, article)?;
+    }
+    Ok(())
+}
+
+fn remember_created(world: &mut LithairWorld, article: Value) -> anyhow::Result<()> {
+    let id = article["id"].as_u64().with_context(|| format!("no integer id in {article}"))?;
+    world.created_ids.push(id);
+    world.articles.insert(id, article);
+    Ok(())
+}
+
+#[when(expr = "I modify {int} article(s)")]
+async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    let ids: Vec<u64> = world.articles.keys().copied().take(count).collect();
+    ensure!(ids.len() == count, "only {} live articles to modify", ids.len());
+    for id in ids {
+        let body = json!({"title": format!("Modified article {id}"), "content": format!("New content of {id}")});
+        let article =
+            expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200).await?;
+        ensure!(
+            article["title"] == body["title"],
+            "the answer does not show the change: {article}"
+        );
+        world.articles.insert(id, article);
+    }
+    Ok(())
+}
+
+#[when(expr = "I delete {int} article(s)")]
+#[given(expr = "I have deleted {int} article(s)")]
+async fn delete_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    // Delete from the end, so that "modify then delete" touches overlapping and distinct ones.
+    let ids: Vec<u64> = world.articles.keys().rev().copied().take(count).collect();
+    ensure!(ids.len() == count, "only {} live articles to delete", ids.len());
+    for id in ids {
+        let reply = send(world, Method::DELETE, &format!("/api/articles/{id}"), None).await?;
+        ensure!(
+            reply.status == 204,
+            "DELETE article {id}: expected 204, got {}: {}",
+            reply.status,
+            reply.body
+        );
+        world.articles.remove(&id);
+        world.deleted_ids.push(id);
+    }
+    Ok(())
+}
+
+#[when("I try to modify an article that does not exist")]
+async fn modify_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let id = world.created_ids.iter().max().map_or(0, |max| max + 1000);
+    let body = json!({"title": "Ghost", "content": "Nobody home"});
+    world.last_reply =
+        Some(send(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body)).await?);
+    Ok(())
+}
+
+#[when("I try to modify the deleted article")]
+async fn modify_deleted(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let id = *world.deleted_ids.last().context("no article was deleted in this scenario")?;
+    let body = json!({"title": "Back", "content": "From the dead"});
+    world.last_reply =
+        Some(send(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body)).await?);
+    Ok(())
+}
+
+#[when("I try to delete the deleted article again")]
+async fn delete_deleted(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let id = *world.deleted_ids.last().context("no article was deleted in this scenario")?;
+    world.last_reply =
+        Some(send(world, Method::DELETE, &format!("/api/articles/{id}"), None).await?);
+    Ok(())
+}
+
+#[then("the request is refused as not found")]
+async fn refused_as_not_found(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let reply = world.last_reply.as_ref().context("no request was sent")?;
+    ensure!(
+        reply.status == 404 && reply.error_code() == Some("not_found"),
+        "expected 404 not_found, got {}: {}",
+        reply.status,
+        reply.body
+    );
+    Ok(())
+}
+
+#[then(expr = "the server reports {int} active article(s)")]
+async fn server_reports_active(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    let served = http::all_articles(world).await?;
+    ensure!(served.len() == count, "the server serves {} articles, expected {count}", served.len());
+    let health = expect(world, Method::GET, "/health", None, 200).await?;
+    ensure!(health["articles"] == count, "/health counts {} articles", health["articles"]);
+    Ok(())
+}
+
+#[then(expr = "all {int} articles are present with identical content")]
+#[then(expr = "all {int} articles are persisted")]
+async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    ensure!(
+        world.articles.len() == count,
+        "this scenario knows {} articles, not {count}",
+        world.articles.len()
+    );
+    let served = http::all_articles(world).await?;
+    for (id, expected) in &world.articles {
+        let Some(actual) = served.get(id) else { bail!("article {id} is missing") };
+        ensure!(
+            actual == expected,
+            "article {id} changed:\n  expected {expected}\n  served   {actual}"
+        );
+    }
+    ensure!(served.len() == count, "the server serves {} articles, expected {count}", served.len());
+    Ok(())
+}
+
+#[then(expr = "the article ids run from {int} to {int} without gaps")]
+async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> anyhow::Result<()> {
+    let ids: Vec<u64> =
+        world.created_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let expected: Vec<u64> = (first..=last).collect();
+    ensure!(
+        ids == expected,
+        "acknowledged ids are not {first}..={last}: {} ids, first {:?}, last {:?}",
+        ids.len(),
+        ids.first(),
+        ids.last()
+    );
+    let served: Vec<u64> = http::all_articles(world).await?.into_keys().collect();
+    ensure!(
+        served == expected,
+        "the server serves {} ids, not exactly {first}..={last}",
+        served.len()
+    );
+    Ok(())
+}
+
+#[then("the article ids are unique")]
+async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let unique: BTreeSet<u64> = world.created_ids.iter().copied().collect();
+    ensure!(
+        unique.len() == world.created_ids.len(),
+        "{} ids were given out more than once",
+        world.created_ids.len() - unique.len()
+    );
+    Ok(())
+}
+
+#[then("every article's checksum is valid over HTTP")]
+async fn checksums_valid_over_http(world: &mut LithairWorld) -> anyhow::Result<()> {
+    for (id, article) in http::all_articles(world).await? {
+        let title = article["title"].as_str().context("no title")?;
+        let content = article["content"].as_str().context("no content")?;
+        let expected = lithair_harness::raftlog::article_checksum(title, content);
+        ensure!(
+            article["checksum"] == expected.as_str(),
+            "article {id}: checksum {} != {expected}",
+            article["checksum"]
+        );
+    }
+    Ok(())
+}
+
+/// The actions a product owner lists, in order, for the event-order scenario.
+#[when("I perform these actions in order:")]
+async fn perform_actions(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table of actions")?;
+    for row in table.rows.iter().skip(1) {
+        let action = row.first().context("an empty row")?.as_str();
+        perform(world, action).await.explain(format!("action {action:?}"))?;
+    }
+    Ok(())
+}
+
+async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
+    let last_article = || world.created_ids.last().copied().context("no article created yet");
+    match action {
+        "create an article" => create_articles(world, 1).await,
+        "register a user" => {
+            let body = json!({"name": "Ada Lovelace", "email": "ada@example.org"});
+            let user = expect(world, Method::POST, "/api/users", Some(&body), 201).await?;
+            world.last_user_id = Some(user["id"].as_u64().context("user without id")?);
+            Ok(())
+        }
+        "modify the article" => {
+            let id = last_article()?;
+            let body = json!({"title": "Modified", "content": "Changed"});
+            let article =
+                expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200)
+                    .await?;
+            world.articles.insert(id, article);
+            Ok(())
+        }
+        "comment on the article" => {
+            let id = last_article()?;
+            let user_id = world.last_user_id.context("no user registered yet")?;
+            let body = json!({"user_id": user_id, "body": "A thoughtful comment"});
+            let path = format!("/api/articles/{id}/comments");
+            world.last_comment = Some(expect(world, Method::POST, &path, Some(&body), 201).await?);
+            Ok(())
+        }
+        "delete the article" => {
+            let id = last_article()?;
+            expect(world, Method::DELETE, &format!("/api/articles/{id}"), None, 204).await?;
+            world.articles.remove(&id);
+            world.deleted_ids.push(id);
+            Ok(())
+        }
+        other => bail!(
+            "unknown action {other:?}; known: create an article, register a user, modify the \
+             article, comment on the article, delete the article"
+        ),
+    }
+}

@@ -1,0 +1,313 @@
+//! HTTP/1.1 as clients really use it: several requests on one connection, pipelining,
+//! `Connection: close`, and bad input of every kind.
+//!
+//! The connection steps use one raw socket (or one hyper connection) so that "the same
+//! connection" is a fact of the test, not of a client's pool.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use bytes::Bytes;
+use cucumber::{gherkin::Step, then, when};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::{explain::Explain, http::article_body, world::LithairWorld};
+
+const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
+
+#[when(expr = "I create and read back {int} articles over a single connection")]
+async fn create_and_read_on_one_connection(
+    world: &mut LithairWorld,
+    count: usize,
+) -> anyhow::Result<()> {
+    let stream = TcpStream::connect(world.server()?.addr()).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let connection = tokio::spawn(connection);
+    for n in 0..count {
+        let body = serde_json::to_vec(&article_body(n))?;
+        let post = hyper::Request::post("/api/articles")
+            .header("host", "lithair")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))?;
+        let (status, created) =
+            exchange(&mut sender, post).await.explain("POST on the shared connection")?;
+        ensure!(status == 201, "POST answered {status}: {created}");
+        let id = created["id"].as_u64().context("no id")?;
+        let get = hyper::Request::get(format!("/api/articles/{id}"))
+            .header("host", "lithair")
+            .body(Full::new(Bytes::new()))?;
+        let (status, read) =
+            exchange(&mut sender, get).await.explain("GET after POST on the same connection")?;
+        ensure!(
+            status == 200 && read == created,
+            "reading article {id} back gave {status}: {read}"
+        );
+        world.created_ids.push(id);
+        world.articles.insert(id, created);
+    }
+    drop(sender);
+    // The connection task ends cleanly only if the server kept it open for every request.
+    tokio::time::timeout(ANSWER_DEADLINE, connection).await??.explain("the connection failed")?;
+    Ok(())
+}
+
+async fn exchange(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    request: hyper::Request<Full<Bytes>>,
+) -> anyhow::Result<(u16, Value)> {
+    // The previous exchange may still be finishing on the connection: wait until it can take
+    // the next request, as hyper requires.
+    sender.ready().await?;
+    let response = tokio::time::timeout(ANSWER_DEADLINE, sender.send_request(request)).await??;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, serde_json::from_slice(&body)?))
+}
+
+/// Requests written back to back before any answer is read.
+#[when("I send these requests pipelined on one connection:")]
+async fn pipelined(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table: method | path | body")?;
+    let mut wire = String::new();
+    for row in table.rows.iter().skip(1) {
+        let [method, path, body] = row.as_slice() else {
+            bail!("each row needs method | path | body")
+        };
+        wire.push_str(&raw_request(method, path, Some("application/json"), body.as_bytes(), "")?);
+        wire.push_str(body);
+    }
+    let mut stream = TcpStream::connect(world.server()?.addr()).await?;
+    stream.write_all(wire.as_bytes()).await?;
+    world.pipelined = read_responses(&mut stream, table.rows.len() - 1).await?;
+    Ok(())
+}
+
+#[then("the answers come back in the same order:")]
+async fn answers_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table: status | contains")?;
+    let expected = &table.rows[1..];
+    ensure!(
+        world.pipelined.len() == expected.len(),
+        "{} answers for {} expected",
+        world.pipelined.len(),
+        expected.len()
+    );
+    for (i, ((status, body), row)) in world.pipelined.iter().zip(expected).enumerate() {
+        let [want_status, want_text] = row.as_slice() else {
+            bail!("each row needs status | contains")
+        };
+        ensure!(
+            status.to_string() == *want_status,
+            "answer {}: status {status}, expected {want_status}: {body}",
+            i + 1
+        );
+        ensure!(
+            body.contains(want_text.as_str()),
+            "answer {}: {body} does not contain {want_text:?}",
+            i + 1
+        );
+    }
+    Ok(())
+}
+
+#[when("I send a request asking the server to close the connection")]
+async fn connection_close(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let mut stream = TcpStream::connect(world.server()?.addr()).await?;
+    stream
+        .write_all(raw_request("GET", "/health", None, b"", "connection: close\r\n")?.as_bytes())
+        .await?;
+    let mut everything = Vec::new();
+    let closed = tokio::time::timeout(ANSWER_DEADLINE, stream.read_to_end(&mut everything)).await;
+    ensure!(closed.is_ok(), "the server kept the connection open after `Connection: close`");
+    world.pipelined =
+        parse_responses(&everything, 1).context("no complete answer before the close")?;
+    Ok(())
+}
+
+#[then("the server answers and closes the connection")]
+async fn answered_and_closed(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let (status, _) = world.pipelined.first().context("no answer")?;
+    ensure!(*status == 200, "the answer was {status}");
+    Ok(())
+}
+
+/// The bad-input table: one request per row, on its own connection. `<2 MiB of text>` and
+/// `<invalid UTF-8>` stand for bodies a table cannot hold.
+#[when("I send these bad requests:")]
+async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table")?;
+    let header = &table.rows[0];
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).with_context(|| format!("no {name:?} column"))
+    };
+    let columns = [
+        column("case")?,
+        column("method")?,
+        column("path")?,
+        column("content type")?,
+        column("body")?,
+        column("status")?,
+        column("error code")?,
+    ];
+    world.saved_log = Some(std::fs::read(world.log_path()).unwrap_or_default());
+    world.bad_answers.clear();
+    for row in &table.rows[1..] {
+        let [case, method, path, media, body, status, code] = columns.map(|c| row[c].as_str());
+        let media = Some(media).filter(|m| !m.is_empty() && *m != "none");
+        let (got_status, got_body) =
+            send_raw(world, method, path, media, &expand_body(body)).await?;
+        world.bad_answers.push(BadAnswer {
+            case: case.to_owned(),
+            expected: (status.to_owned(), code.to_owned()),
+            status: got_status,
+            body: got_body,
+        });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct BadAnswer {
+    case: String,
+    expected: (String, String),
+    status: u16,
+    body: String,
+}
+
+#[then("each bad request was rejected with its status and error code")]
+async fn each_rejected(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.bad_answers.is_empty(), "no bad request was sent");
+    let wrong: Vec<String> = world
+        .bad_answers
+        .iter()
+        .filter(|answer| {
+            let code = serde_json::from_str::<Value>(&answer.body)
+                .ok()
+                .and_then(|body| body["error"]["code"].as_str().map(str::to_owned));
+            answer.status.to_string() != answer.expected.0
+                || code.as_deref() != Some(answer.expected.1.as_str())
+        })
+        .map(|a| {
+            format!(
+                "{}: got {} {}, expected {} {}",
+                a.case, a.status, a.body, a.expected.0, a.expected.1
+            )
+        })
+        .collect();
+    ensure!(wrong.is_empty(), "bad requests not rejected as expected:\n  {}", wrong.join("\n  "));
+    Ok(())
+}
+
+/// One request on a fresh connection. The body is written while the answer is read, because
+/// the server may answer (413) and close before reading a large body.
+async fn send_raw(
+    world: &LithairWorld,
+    method: &str,
+    path: &str,
+    media: Option<&str>,
+    body: &[u8],
+) -> anyhow::Result<(u16, String)> {
+    let stream = TcpStream::connect(world.server()?.addr()).await?;
+    let (mut reader, mut writer) = stream.into_split();
+    let mut wire = raw_request(method, path, media, body, "")?.into_bytes();
+    wire.extend_from_slice(body);
+    let write = tokio::spawn(async move { writer.write_all(&wire).await.map(|()| writer) });
+    let mut buffer = Vec::new();
+    let deadline = tokio::time::Instant::now() + ANSWER_DEADLINE;
+    let answer = loop {
+        if let Some(mut answers) = parse_responses(&buffer, 1) {
+            break answers.remove(0);
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let read = tokio::time::timeout_at(deadline, reader.read(&mut chunk))
+            .await
+            .context("no answer within the deadline")??;
+        ensure!(read > 0, "the connection closed without an answer");
+        buffer.extend_from_slice(&chunk[..read]);
+    };
+    write.abort();
+    Ok(answer)
+}
+
+#[then("no event was written")]
+async fn no_event_written(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let before = world.saved_log.as_ref().context("the log was not saved before the requests")?;
+    let after = std::fs::read(world.log_path()).unwrap_or_default();
+    ensure!(&after == before, "the log grew from {} to {} bytes", before.len(), after.len());
+    Ok(())
+}
+
+fn expand_body(cell: &str) -> Vec<u8> {
+    match cell {
+        "<2 MiB of text>" => {
+            format!(r#"{{"title":"t","content":"{}"}}"#, "x".repeat(2 << 20)).into_bytes()
+        }
+        "<invalid UTF-8>" => b"{\"title\":\"\xc3\x28\",\"content\":\"c\"}".to_vec(),
+        other => other.as_bytes().to_vec(),
+    }
+}
+
+/// The head of a request; the body follows it on the wire.
+fn raw_request(
+    method: &str,
+    path: &str,
+    media: Option<&str>,
+    body: &[u8],
+    extra: &str,
+) -> anyhow::Result<String> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: lithair\r\n{extra}");
+    if let Some(media) = media.filter(|_| !body.is_empty()) {
+        head.push_str(&format!("content-type: {media}\r\n"));
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PUT") {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    Ok(head)
+}
+
+async fn read_responses(
+    stream: &mut TcpStream,
+    count: usize,
+) -> anyhow::Result<Vec<(u16, String)>> {
+    let mut buffer = Vec::new();
+    let deadline = tokio::time::Instant::now() + ANSWER_DEADLINE;
+    loop {
+        if let Some(responses) = parse_responses(&buffer, count) {
+            return Ok(responses);
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+            .await
+            .context("no complete answer within the deadline")??;
+        ensure!(read > 0, "the connection closed after {:?}", String::from_utf8_lossy(&buffer));
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+}
+
+/// `count` complete responses from the start of `buffer`, or `None` if more bytes are needed.
+fn parse_responses(mut buffer: &[u8], count: usize) -> Option<Vec<(u16, String)>> {
+    let mut responses = Vec::new();
+    while responses.len() < count {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        let httparse::Status::Complete(head) = response.parse(buffer).ok()? else { return None };
+        let length = response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        let body = buffer.get(head..head + length)?;
+        responses.push((response.code?, String::from_utf8_lossy(body).into_owned()));
+        buffer = &buffer[head + length..];
+    }
+    Some(responses)
+}

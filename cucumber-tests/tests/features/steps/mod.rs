@@ -1,0 +1,11 @@
+//! The step library, one file per domain. docs/steps.md lists every step with an example, and
+//! `tests/steps_documented.rs` fails when one is missing there.
+
+mod corruption_steps;
+mod crud_steps;
+mod http_steps;
+mod parameters;
+mod raftlog_steps;
+mod server_steps;
+
+pub use http_steps::BadAnswer;

@@ -1,0 +1,193 @@
+//! What the log file says, read by the harness's own reader (`lithair_harness::raftlog`),
+//! never by the engine's: a bug in one must not hide in the other.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, bail, ensure};
+use cucumber::{gherkin::Step, then};
+use lithair_harness::raftlog::{Health, RaftLog};
+
+use crate::{http, world::LithairWorld};
+
+/// Read the log and insist that every record verifies.
+async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
+    let log = world.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    Ok(log)
+}
+
+#[then("the events.raftlog file exists")]
+#[then("le fichier events.raftlog doit exister")]
+async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let path = world.log_path();
+    ensure!(path.is_file(), "{} does not exist", path.display());
+    Ok(())
+}
+
+#[then(expr = "the events.raftlog file contains exactly {int} events")]
+#[then(expr = "le fichier events.raftlog doit contenir exactement {int} événements")]
+async fn log_holds_events(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    ensure!(
+        log.records().len() == count,
+        "the log holds {} events, expected {count}",
+        log.records().len()
+    );
+    Ok(())
+}
+
+#[then(expr = "the events.raftlog file contains exactly {int} {word} events")]
+async fn log_holds_events_of_type(
+    world: &mut LithairWorld,
+    count: usize,
+    event_type: String,
+) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    let found = log.count(&event_type);
+    ensure!(
+        found == count,
+        "the log holds {found} {event_type} events, expected {count}; all: {:?}",
+        log.counts_by_type()
+    );
+    Ok(())
+}
+
+#[then("every record of the events.raftlog file is valid")]
+#[then("the events are in chronological order")]
+async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
+    // Checksums, gapless sequence numbers and strictly increasing timestamps.
+    let log = verified_log(world).await?;
+    let sizes: u64 = log.records().iter().map(|record| record.len).sum();
+    ensure!(
+        sizes == log.file_len(),
+        "the records add up to {sizes} bytes, the file has {}",
+        log.file_len()
+    );
+    Ok(())
+}
+
+#[then("no article is missing from the events.raftlog file")]
+async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let replay = verified_log(world).await?.replay();
+    let missing: Vec<u64> =
+        world.articles.keys().filter(|id| !replay.articles.contains_key(id)).copied().collect();
+    ensure!(
+        missing.is_empty(),
+        "{} acknowledged articles are not in the log, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    Ok(())
+}
+
+#[then("every article checksum in the events.raftlog file is valid")]
+async fn checksums_valid_in_log(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    let replay = log.replay();
+    let bad: Vec<u64> =
+        replay.articles.values().filter(|a| !a.checksum_is_valid()).map(|a| a.id).collect();
+    ensure!(bad.is_empty(), "articles with a wrong checksum in the log: {bad:?}");
+    ensure!(replay.problems.is_empty(), "the log's events do not add up: {:?}", replay.problems);
+    Ok(())
+}
+
+#[then("no event is duplicated")]
+async fn no_duplicates(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    let mut created = BTreeSet::new();
+    for record in log.records().iter().filter(|r| r.event_type == "ArticleCreated") {
+        let id = record.data["id"].as_u64().context("ArticleCreated without an id")?;
+        ensure!(created.insert(id), "article {id} is created twice (seq {})", record.seq);
+    }
+    let replay = log.replay();
+    ensure!(replay.problems.is_empty(), "the log's events do not add up: {:?}", replay.problems);
+    Ok(())
+}
+
+#[then(expr = "replaying the events.raftlog file gives {int} active articles")]
+async fn replay_gives(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    let replay = verified_log(world).await?.replay();
+    ensure!(replay.problems.is_empty(), "the log's events do not add up: {:?}", replay.problems);
+    ensure!(
+        replay.articles.len() == count,
+        "replaying the log gives {} articles, expected {count}",
+        replay.articles.len()
+    );
+    Ok(())
+}
+
+#[then("the articles served match a replay of the events.raftlog file")]
+async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let replay = verified_log(world).await?.replay();
+    let served = http::all_articles(world).await?;
+    ensure!(
+        served.len() == replay.articles.len(),
+        "the server serves {} articles, the log replays to {}",
+        served.len(),
+        replay.articles.len()
+    );
+    for (id, article) in &replay.articles {
+        let Some(live) = served.get(id) else { bail!("article {id} is in the log but not served") };
+        let from_log = serde_json::to_value(article)?;
+        ensure!(
+            live == &from_log,
+            "article {id} differs:\n  served   {live}\n  from log {from_log}"
+        );
+    }
+    Ok(())
+}
+
+#[then("the events.raftlog file holds these events in this order:")]
+async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table of event types")?;
+    let expected: Vec<&str> =
+        table.rows.iter().skip(1).filter_map(|row| row.first()).map(String::as_str).collect();
+    let log = verified_log(world).await?;
+    let actual: Vec<&str> = log.records().iter().map(|r| r.event_type.as_str()).collect();
+    ensure!(actual == expected, "events in the log: {actual:?}, expected {expected:?}");
+    Ok(())
+}
+
+#[then("the comment refers to its article and its author")]
+async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let comment = world.last_comment.clone().context("no comment was made")?;
+    let log = verified_log(world).await?;
+    let record = log
+        .records()
+        .iter()
+        .find(|r| r.event_type == "CommentAdded")
+        .context("no CommentAdded in the log")?;
+    let article_id = record.data["article_id"].as_u64().context("no article_id")?;
+    let user_id = record.data["user_id"].as_u64().context("no user_id")?;
+    ensure!(
+        record.data["article_id"] == comment["article_id"]
+            && record.data["user_id"] == comment["user_id"],
+        "the logged comment {} is not the one acknowledged {comment}",
+        record.data
+    );
+    let created_before = |event_type: &str, id: u64| {
+        log.records()
+            .iter()
+            .any(|r| r.seq < record.seq && r.event_type == event_type && r.data["id"] == id)
+    };
+    ensure!(
+        created_before("ArticleCreated", article_id),
+        "the comment refers to article {article_id}, not created before it"
+    );
+    ensure!(
+        created_before("UserCreated", user_id),
+        "the comment refers to user {user_id}, not created before it"
+    );
+    Ok(())
+}
+
+#[then("the events.raftlog file has a torn last record")]
+async fn has_torn_tail(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.raftlog().await?;
+    ensure!(
+        matches!(log.health(), Health::TornTail { .. }),
+        "expected a torn last record, found: {}",
+        log.health()
+    );
+    Ok(())
+}
