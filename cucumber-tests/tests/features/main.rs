@@ -4,7 +4,7 @@
 //! cargo test -p cucumber-tests --test features                         # everything
 //! cargo test -p cucumber-tests --test features -- --tags @crud         # one tag
 //! cargo test -p cucumber-tests --test features -- --tags 'not @slow'   # skip the long ones
-//! cargo test -p cucumber-tests --test features -- features/crud.feature # one feature
+//! cargo test -p cucumber-tests --test features -- -i features/crud.feature # one feature
 //! ```
 //!
 //! Reports: the console, plus `target/cucumber/junit.xml` and `target/cucumber/cucumber.json`.
@@ -31,6 +31,12 @@ const CONCURRENT_SCENARIOS: usize = 4;
 
 fn main() -> ExitCode {
     raise_open_file_limit();
+    // `--input` globs are relative to the working directory: make it the repository's root,
+    // so `-i features/crud.feature` means what it says wherever cargo runs the test from.
+    if let Err(err) = std::env::set_current_dir(binary::workspace_root()) {
+        eprintln!("harness: cannot enter the workspace: {err}");
+        return ExitCode::FAILURE;
+    }
     // Build (or find) the server before any scenario starts its clock.
     if let Err(err) = binary::server_binary() {
         eprintln!("harness: cannot get the lithair-server binary: {err:#}");
