@@ -30,7 +30,7 @@ enum BenchEvent {
 }
 
 /// Shaped like the server's store: articles indexed by their dense ids.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Articles {
     by_id: Vec<Option<(Arc<str>, Arc<str>)>>,
 }

@@ -13,30 +13,50 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 
 use crate::{
     CommitError, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
     data_dir::DataDir,
     log::LogFile,
-    recovery,
-    writer::{Outcome, Proposal, Request, Stats, Writer, WriterParts},
+    recovery::{self, Start},
+    snapshot::{self, SnapshotWriter},
+    writer::{Outcome, Proposal, Request, Snapshots, Stats, Writer, WriterParts},
 };
 
-/// Where the engine keeps its files and how durable a commit is.
+/// Where the engine keeps its files, how durable a commit is, and how often to snapshot.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub data_dir: PathBuf,
     pub durability: Durability,
+    /// Take a snapshot each time the sequence number passes a multiple of this; 0: never.
+    /// Existing snapshots are used at start-up either way.
+    pub snapshot_every: u64,
+    /// How many snapshots to keep (the newest).
+    pub snapshot_keep: usize,
 }
 
 impl EngineConfig {
+    pub const DEFAULT_SNAPSHOT_KEEP: usize = 3;
+
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        EngineConfig { data_dir: data_dir.into(), durability: Durability::default() }
+        EngineConfig {
+            data_dir: data_dir.into(),
+            durability: Durability::default(),
+            snapshot_every: 0,
+            snapshot_keep: Self::DEFAULT_SNAPSHOT_KEEP,
+        }
     }
 
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    pub fn snapshots(mut self, every: u64, keep: usize) -> Self {
+        self.snapshot_every = every;
+        self.snapshot_keep = keep;
         self
     }
 }
@@ -66,6 +86,9 @@ pub struct EngineStats {
 /// What opening the engine found in the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recovery {
+    /// The snapshot the state was loaded from, if any: its sequence number and file.
+    pub snapshot: Option<(u64, PathBuf)>,
+    /// Events replayed from the log (after the snapshot, if one was loaded).
     pub events_replayed: u64,
     /// Bytes of a torn tail cut off the end of the log (0 when the log was clean).
     pub torn_bytes_cut: u64,
@@ -108,7 +131,7 @@ impl<S, E: Event<State = S>> Clone for StateEngine<S, E> {
 
 impl<S, E> StateEngine<S, E>
 where
-    S: Clone + Default + Send + Sync + 'static,
+    S: Clone + Default + Send + Sync + Serialize + DeserializeOwned + 'static,
     E: Event<State = S>,
 {
     /// Open the data directory (creating it if needed), replay the log into a fresh state and
@@ -120,9 +143,23 @@ where
         let log_path = data_dir.file(LOG_FILE_NAME);
         let log_existed = log_path.exists();
 
-        let mut state = S::default();
-        let scan = recovery::replay::<E>(&log_path, &mut state)?;
+        let loaded = snapshot::load_newest::<S>(data_dir.path(), &log_path);
+        let (mut state, start, snapshot) = match loaded {
+            Some(loaded) => {
+                let position = loaded.position;
+                let start =
+                    Start { offset: position.log_offset, seq: position.seq, ts: position.ts };
+                (loaded.state, start, Some((position, loaded.path)))
+            }
+            None => (S::default(), Start::default(), None),
+        };
+        let scan = recovery::replay::<E>(&log_path, &mut state, start)?;
         let torn_bytes_cut = report_torn_tail(&log_path, &scan);
+        // The last record's CRC, which the next snapshot will name.
+        let last_crc = match &snapshot {
+            Some((position, _)) if scan.records == 0 => position.record_crc,
+            _ => scan.last_crc,
+        };
 
         let io_error = |source| OpenError::Io { path: log_path.clone(), source };
         let log = LogFile::open(&log_path, scan.valid_len).map_err(io_error)?;
@@ -130,8 +167,21 @@ where
             data_dir.sync().map_err(io_error)?;
         }
 
-        let recovery =
-            Recovery { events_replayed: scan.records, torn_bytes_cut, elapsed: started.elapsed() };
+        let recovery = Recovery {
+            snapshot: snapshot.as_ref().map(|(position, path)| (position.seq, path.clone())),
+            events_replayed: scan.records,
+            torn_bytes_cut,
+            elapsed: started.elapsed(),
+        };
+        let snapshots = match config.snapshot_every {
+            0 => None,
+            every => Some(Snapshots {
+                every,
+                writer: SnapshotWriter::start(data_dir.path().to_owned(), config.snapshot_keep)
+                    .map_err(OpenError::Spawn)?,
+                last_seq: scan.last_seq,
+            }),
+        };
         let committed = Arc::new(RwLock::new(state.clone()));
         let stats = Arc::new(Stats::default());
         let (requests, receiver) = mpsc::channel();
@@ -144,7 +194,9 @@ where
             committed: Arc::clone(&committed),
             last_seq: scan.last_seq,
             last_ts: scan.last_ts,
+            last_crc,
             stats: Arc::clone(&stats),
+            snapshots,
         });
         let writer = thread::Builder::new()
             .name("lithair-writer".into())

@@ -13,8 +13,9 @@ use serde::{Serialize, de::DeserializeOwned};
 /// state, since that is what a restart does.
 pub trait Event: Serialize + DeserializeOwned + Send + 'static {
     /// The application's in-memory state. The engine keeps the state readers see and a private
-    /// working copy for the writer (see `engine.rs`), hence `Clone`.
-    type State: Clone + Default + Send + Sync + 'static;
+    /// working copy for the writer (see `engine.rs`), hence `Clone`; snapshots store it with
+    /// serde, hence `Serialize` and `DeserializeOwned`.
+    type State: Clone + Default + Send + Sync + Serialize + DeserializeOwned + 'static;
 
     /// The stable name written in each record's `type` field, e.g. `"ArticleCreated"`.
     fn event_type(&self) -> &'static str;

@@ -22,6 +22,7 @@ mod event;
 mod log;
 mod record;
 mod recovery;
+mod snapshot;
 mod writer;
 
 pub use durability::Durability;

@@ -38,13 +38,14 @@ pub(crate) struct Header {
     pub ts: u64,
 }
 
-/// Append the record for `event` (with its line feed) to `out`. On error `out` is unchanged.
+/// Append the record for `event` (with its line feed) to `out`, and return its CRC. On error
+/// `out` is unchanged.
 pub(crate) fn encode<E: Event>(
     seq: u64,
     ts: u64,
     event: &E,
     out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+) -> Result<u32, EncodeError> {
     let start = out.len();
     let result = encode_at(start, seq, ts, event, out);
     if result.is_err() {
@@ -59,7 +60,7 @@ fn encode_at<E: Event>(
     ts: u64,
     event: &E,
     out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+) -> Result<u32, EncodeError> {
     let mut digits = itoa::Buffer::new();
     out.extend_from_slice(SEQ_PREFIX);
     out.extend_from_slice(digits.format(seq).as_bytes());
@@ -80,7 +81,7 @@ fn encode_at<E: Event>(
     out.extend_from_slice(CRC_TRAILER_HEAD);
     push_hex(out, crc);
     out.extend_from_slice(b"\"}\n");
-    Ok(())
+    Ok(crc)
 }
 
 fn is_tagged_as(encoded: &[u8], event_type: &str) -> bool {
@@ -100,8 +101,8 @@ fn push_hex(out: &mut Vec<u8>, value: u32) {
     }
 }
 
-/// Check a complete line (without its line feed) against its CRC.
-pub(crate) fn verify_checksum(line: &[u8]) -> Result<(), Damage> {
+/// Check a complete line (without its line feed) against its CRC, and return the CRC.
+pub(crate) fn verify_checksum(line: &[u8]) -> Result<u32, Damage> {
     let Some(body_len) = line.len().checked_sub(CRC_TRAILER_LEN).filter(|&len| len > 0) else {
         return Err(Damage::NoChecksum);
     };
@@ -111,7 +112,7 @@ pub(crate) fn verify_checksum(line: &[u8]) -> Result<(), Damage> {
     if stored != computed {
         return Err(Damage::ChecksumMismatch { stored, computed });
     }
-    Ok(())
+    Ok(stored)
 }
 
 fn parse_trailer(trailer: &[u8]) -> Option<u32> {

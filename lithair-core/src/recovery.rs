@@ -23,6 +23,14 @@ use crate::{
     record::{self, Header},
 };
 
+/// Where a replay begins: at the start of the log, or after the record a snapshot covers.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Start {
+    pub offset: u64,
+    pub seq: u64,
+    pub ts: u64,
+}
+
 /// What a replay found, when the log can be used.
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
@@ -30,6 +38,7 @@ pub(crate) struct Scan {
     pub valid_len: u64,
     pub last_seq: u64,
     pub last_ts: u64,
+    pub last_crc: u32,
     pub records: u64,
     pub torn_tail: Option<TornTail>,
 }
@@ -63,6 +72,7 @@ struct DecodedRecord<E> {
     offset: u64,
     end: u64,
     header: Header,
+    crc: u32,
     event: E,
 }
 
@@ -71,14 +81,21 @@ enum Stop {
     Unreadable { offset: u64, seq: u64, reason: String },
 }
 
-/// Replay the log at `path` into `state`.
-pub(crate) fn replay<E: Event>(path: &Path, state: &mut E::State) -> Result<Scan, OpenError> {
+/// Replay the log at `path` into `state`, from `start` on.
+pub(crate) fn replay<E: Event>(
+    path: &Path,
+    state: &mut E::State,
+    start: Start,
+) -> Result<Scan, OpenError> {
     let io_error = |source| OpenError::Io { path: path.to_owned(), source };
-    let file = match File::open(path) {
+    let mut file = match File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Scan::default()),
         Err(err) => return Err(io_error(err)),
     };
+    file.seek(SeekFrom::Start(start.offset)).map_err(io_error)?;
+    let scan =
+        Scan { valid_len: start.offset, last_seq: start.seq, last_ts: start.ts, ..Scan::default() };
     let decoders = thread::available_parallelism().map_or(2, |n| n.get().min(4));
     let (jobs, queue) = mpsc::channel::<Job<E>>();
     let queue = Arc::new(Mutex::new(queue));
@@ -89,8 +106,8 @@ pub(crate) fn replay<E: Event>(path: &Path, state: &mut E::State) -> Result<Scan
             scope.spawn(move || decode_jobs(&queue));
         }
         // Dropping `jobs` on every way out of this closure lets the decoders finish.
-        let mut replay = Replay { path, scan: Scan::default(), in_flight: VecDeque::new() };
-        let mut chunks = Chunks { file, carry: Vec::new(), offset: 0 };
+        let mut replay = Replay { path, scan, in_flight: VecDeque::new() };
+        let mut chunks = Chunks { file, carry: Vec::new(), offset: start.offset };
         while let Some((bytes, offset)) = chunks.next().map_err(io_error)? {
             if replay.in_flight.len() == CHUNKS_IN_FLIGHT && !replay.apply_next(state)? {
                 return replay.finish_at_damage();
@@ -127,6 +144,7 @@ impl<E: Event> Replay<'_, E> {
             record.event.apply(state);
             self.scan.last_seq = record.header.seq;
             self.scan.last_ts = record.header.ts;
+            self.scan.last_crc = record.crc;
             self.scan.records += 1;
             self.scan.valid_len = record.end;
         }
@@ -262,15 +280,18 @@ fn decode_chunk<E: Event>(bytes: &[u8], chunk_offset: u64) -> Decoded<E> {
             };
         };
         let line = &rest[..len];
-        let header = match record::verify_checksum(line).and_then(|()| record::parse_header(line)) {
-            Ok(header) => header,
+        let checked =
+            record::verify_checksum(line).and_then(|crc| Ok((crc, record::parse_header(line)?)));
+        let (crc, header) = match checked {
+            Ok(checked) => checked,
             Err(damage) => {
                 return Decoded { records, stop: Some(Stop::Damaged { offset, damage }) };
             }
         };
         match record::decode_event::<E>(line) {
             Ok(event) => {
-                records.push(DecodedRecord { offset, end: offset + len as u64 + 1, header, event })
+                let end = offset + len as u64 + 1;
+                records.push(DecodedRecord { offset, end, header, crc, event });
             }
             Err(err) => {
                 let stop = Stop::Unreadable { offset, seq: header.seq, reason: err.to_string() };

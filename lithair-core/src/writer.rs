@@ -11,8 +11,13 @@
 //! dirty pages, so retrying could acknowledge data that is not on disk.
 //!
 //! In `async` mode a group is applied and acknowledged as soon as it is encoded, and its bytes
-//! wait in memory until they are written out, at the latest [`Durability::ASYNC_FLUSH_INTERVAL`]
-//! later.
+//! wait in memory until they are written out: as soon as the writer has been idle for
+//! [`ASYNC_IDLE_WRITE`], and at the latest [`Durability::ASYNC_FLUSH_INTERVAL`] after the
+//! oldest of them was acknowledged.
+//!
+//! With snapshots on, the writer also hands a copy of the state to the snapshot thread each
+//! time the sequence number passes a multiple of the interval, right after a group is
+//! published, when the head and the committed state are the same.
 
 use std::{
     any::Any,
@@ -22,20 +27,28 @@ use std::{
         atomic::{AtomicU64, Ordering},
         mpsc::{Receiver, RecvTimeoutError, TryRecvError},
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use tokio::sync::oneshot;
 
 use crate::{
-    Durability, EngineError, Event, clock::Clock, data_dir::DataDir, engine::Committed,
-    log::LogFile, record,
+    Durability, EngineError, Event,
+    clock::Clock,
+    data_dir::DataDir,
+    engine::Committed,
+    log::LogFile,
+    record,
+    snapshot::{self, SnapshotWriter},
 };
 
 /// Most requests taken into one group, to bound the latency of the first one.
 const MAX_GROUP: usize = 1024;
 /// In `async` mode, write out early once this much is waiting.
 const ASYNC_MAX_BUFFERED: usize = 4 << 20;
+/// In `async` mode, an idle writer writes out what it holds after this long: waiting longer
+/// would only widen the window a crash can lose, since no group is coming to share the write.
+pub(crate) const ASYNC_IDLE_WRITE: Duration = Duration::from_millis(1);
 
 /// The application's decision, run on the writer thread against the head state. `None` means
 /// it rejected the request (the closure has passed its reason on by itself).
@@ -94,6 +107,17 @@ pub(crate) struct Writer<E: Event> {
     write_deadline: Option<Instant>,
     /// Set by the first failed write or sync; every later commit fails with it.
     poisoned: Option<Arc<str>>,
+    /// Timestamp and CRC of the last record appended (a snapshot names it).
+    last_record: (u64, u32),
+    snapshots: Option<Snapshots<E::State>>,
+}
+
+/// Snapshot policy and progress.
+pub(crate) struct Snapshots<S> {
+    pub every: u64,
+    pub writer: SnapshotWriter<S>,
+    /// Sequence number of the last snapshot taken (or loaded at start-up).
+    pub last_seq: u64,
 }
 
 pub(crate) struct WriterParts<E: Event> {
@@ -105,7 +129,9 @@ pub(crate) struct WriterParts<E: Event> {
     pub committed: Arc<RwLock<E::State>>,
     pub last_seq: u64,
     pub last_ts: u64,
+    pub last_crc: u32,
     pub stats: Arc<Stats>,
+    pub snapshots: Option<Snapshots<E::State>>,
 }
 
 impl<E: Event> Writer<E> {
@@ -125,6 +151,8 @@ impl<E: Event> Writer<E> {
             unwritten: Vec::with_capacity(1 << 16),
             write_deadline: None,
             poisoned: None,
+            last_record: (parts.last_ts, parts.last_crc),
+            snapshots: parts.snapshots,
         }
     }
 
@@ -154,6 +182,7 @@ impl<E: Event> Writer<E> {
                 }
             }
             self.complete_group(&mut decided);
+            self.snapshot_if_due();
             if let Some(reply) = close {
                 let result = self.shut_down();
                 // Release the log and the data directory's lock before saying so.
@@ -167,14 +196,15 @@ impl<E: Event> Writer<E> {
         }
     }
 
-    /// Wait for the next request; in `async` mode, write out buffered records when their
-    /// deadline passes while waiting.
+    /// Wait for the next request; in `async` mode, write out buffered records when the writer
+    /// idles or their deadline passes while waiting.
     fn next_request(&mut self) -> Option<Request<E>> {
         loop {
             let Some(deadline) = self.write_deadline else {
                 return self.requests.recv().ok();
             };
-            match self.requests.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            let wait = deadline.saturating_duration_since(Instant::now()).min(ASYNC_IDLE_WRITE);
+            match self.requests.recv_timeout(wait) {
                 Ok(request) => return Some(request),
                 Err(RecvTimeoutError::Timeout) => self.write_out_async(),
                 Err(RecvTimeoutError::Disconnected) => return None,
@@ -204,9 +234,10 @@ impl<E: Event> Writer<E> {
     fn append(&mut self, event: E) -> Result<Committed<E>, EngineError> {
         let ts = self.clock.next();
         let seq = self.next_seq;
-        record::encode(seq, ts, &event, &mut self.unwritten)
+        let crc = record::encode(seq, ts, &event, &mut self.unwritten)
             .map_err(|err| EngineError::Encode(err.to_string().into()))?;
         self.next_seq += 1;
+        self.last_record = (ts, crc);
         event.apply(&mut self.head);
         Ok(Committed { seq, ts, event })
     }
@@ -298,9 +329,44 @@ impl<E: Event> Writer<E> {
         EngineError::Io(err)
     }
 
+    /// Take a snapshot if the sequence number has passed a multiple of the interval since the
+    /// last one. The log is made durable up to the snapshot first, so that a snapshot never
+    /// refers to records a crash could take away. Commits wait only for the state's clone.
+    fn snapshot_if_due(&mut self) {
+        let last_seq = self.next_seq - 1;
+        let Some(snapshots) = &self.snapshots else { return };
+        if last_seq / snapshots.every <= snapshots.last_seq / snapshots.every
+            || self.poisoned.is_some()
+        {
+            return;
+        }
+        if self.write_out().and_then(|()| self.sync()).is_err() {
+            return;
+        }
+        let paused = Instant::now();
+        let state = self.head.clone();
+        let pause = paused.elapsed();
+        let (ts, record_crc) = self.last_record;
+        let position =
+            snapshot::Position { seq: last_seq, ts, log_offset: self.log.len(), record_crc };
+        let Some(snapshots) = &mut self.snapshots else { return };
+        if snapshots.writer.offer(snapshot::Job { position, state }) {
+            snapshots.last_seq = last_seq;
+            tracing::info!(seq = last_seq, pause_us = pause.as_micros() as u64, "snapshot started");
+        } else {
+            tracing::debug!(
+                seq = last_seq,
+                "the previous snapshot is still being written; retrying later"
+            );
+        }
+    }
+
     /// Clean shutdown: whatever the mode, everything acknowledged is synced before the lock on
-    /// the data directory is released.
+    /// the data directory is released; a snapshot being written is finished.
     fn shut_down(&mut self) -> Result<(), EngineError> {
+        if let Some(snapshots) = &mut self.snapshots {
+            snapshots.writer.finish();
+        }
         if let Some(cause) = &self.poisoned {
             return Err(EngineError::Poisoned(cause.clone()));
         }

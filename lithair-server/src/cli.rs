@@ -49,6 +49,15 @@ pub struct Cli {
     #[arg(long, default_value_t = 10)]
     pub shutdown_grace: u64,
 
+    /// Take a snapshot of the state every N events, so that a restart replays only the log
+    /// after it; 0 turns snapshots off (existing ones are still used at start-up).
+    #[arg(long, env = "LITHAIR_SNAPSHOT_EVERY", default_value_t = 0)]
+    pub snapshot_every: u64,
+
+    /// How many snapshots to keep (the newest).
+    #[arg(long, default_value_t = lithair_core::EngineConfig::DEFAULT_SNAPSHOT_KEEP)]
+    pub snapshot_keep: usize,
+
     /// Log filter, e.g. `info`, `debug`, or `lithair_server=debug,info`.
     #[arg(long, env = "LITHAIR_LOG", default_value = "info")]
     pub log_level: String,
@@ -61,6 +70,8 @@ impl Cli {
             max_body_bytes: self.max_body,
             header_read_timeout: Duration::from_secs(self.header_timeout),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            snapshot_every: self.snapshot_every,
+            snapshot_keep: self.snapshot_keep,
             ..ServerConfig::new(&self.data_dir)
         }
     }

@@ -17,6 +17,9 @@ pub struct ServerConfig {
     /// On shutdown, how long in-flight requests may take to finish before their connections
     /// are closed.
     pub shutdown_grace: Duration,
+    /// Take a snapshot every this many events (0: never), keeping the newest `snapshot_keep`.
+    pub snapshot_every: u64,
+    pub snapshot_keep: usize,
 }
 
 impl ServerConfig {
@@ -29,6 +32,8 @@ impl ServerConfig {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             header_read_timeout: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(10),
+            snapshot_every: 0,
+            snapshot_keep: lithair_core::EngineConfig::DEFAULT_SNAPSHOT_KEEP,
         }
     }
 }

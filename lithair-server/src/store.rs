@@ -5,9 +5,12 @@
 //! its id taken. The store only changes through `StoreEvent::apply`, which the engine runs in
 //! log order.
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::{Article, Comment, User};
 
-#[derive(Debug, Clone, Default)]
+/// Serialised whole into snapshots.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Store {
     articles: IdTable<Article>,
     users: IdTable<User>,
@@ -59,7 +62,7 @@ impl Store {
 }
 
 /// Records of one kind, indexed by their dense id.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdTable<T> {
     slots: Vec<Option<T>>,
     live: usize,

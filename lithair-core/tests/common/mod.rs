@@ -15,7 +15,7 @@ pub enum LedgerEvent {
 }
 
 /// Entries in the order their events were applied.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     pub applied: Vec<u64>,
     pub live: std::collections::BTreeMap<u64, String>,

@@ -19,6 +19,8 @@ struct Health<'a> {
     users: usize,
     comments: usize,
     log_bytes: u64,
+    /// Sequence number of the snapshot this process started from, if any.
+    started_from_snapshot: Option<u64>,
     uptime_seconds: u64,
 }
 
@@ -38,6 +40,7 @@ pub(super) fn get(app: &App) -> HttpResponse {
         users,
         comments,
         log_bytes: stats.log_bytes,
+        started_from_snapshot: app.engine.recovery().snapshot.as_ref().map(|(seq, _)| *seq),
         uptime_seconds: app.started.elapsed().as_secs(),
     };
     let status = if failure.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -36,7 +36,9 @@ pub struct App {
 impl App {
     /// Open the data directory and replay the log (on a blocking thread: it can take seconds).
     pub async fn open(config: ServerConfig) -> Result<App, lithair_core::OpenError> {
-        let engine_config = EngineConfig::new(&config.data_dir).durability(config.durability);
+        let engine_config = EngineConfig::new(&config.data_dir)
+            .durability(config.durability)
+            .snapshots(config.snapshot_every, config.snapshot_keep);
         let engine = tokio::task::spawn_blocking(move || Engine::open(engine_config))
             .await
             .expect("opening the engine does not panic")?;
@@ -44,6 +46,7 @@ impl App {
         tracing::info!(
             data_dir = %config.data_dir.display(),
             durability = %config.durability,
+            snapshot = recovery.snapshot.as_ref().map(|(seq, _)| *seq),
             events = recovery.events_replayed,
             torn_bytes_cut = recovery.torn_bytes_cut,
             replay_ms = recovery.elapsed.as_millis() as u64,
