@@ -78,6 +78,8 @@ async fn run() -> io::Result<()> {
         })
         .run(features_dir())
         .await;
+    let perf = serde_json::to_vec_pretty(&steps::perf_reports()).map_err(io::Error::other)?;
+    std::fs::write(reports.join("perf.json"), perf)?;
     println!("harness: reports in {}", reports.display());
     if outcome.execution_has_failed() {
         return Err(io::Error::other("some scenarios failed (see above)"));

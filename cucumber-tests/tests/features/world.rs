@@ -14,6 +14,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use lithair_harness::{
+    loadgen::LoadReport,
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
 };
@@ -51,6 +52,8 @@ pub struct LithairWorld {
     pub bad_answers: Vec<crate::steps::BadAnswer>,
     /// How a server that refused to start exited, and what it logged.
     pub refusal: Option<(std::process::ExitStatus, String)>,
+    /// Reports of the load steps, in order.
+    pub loads: Vec<LoadReport>,
     /// Wall-clock time of the last start, from spawn to healthy.
     pub last_start: Option<Duration>,
 }
@@ -84,6 +87,7 @@ impl LithairWorld {
             pipelined: Vec::new(),
             bad_answers: Vec::new(),
             refusal: None,
+            loads: Vec::new(),
             last_start: None,
         })
     }

@@ -4,8 +4,10 @@
 mod corruption_steps;
 mod crud_steps;
 mod http_steps;
+mod load_steps;
 mod parameters;
 mod raftlog_steps;
 mod server_steps;
 
 pub use http_steps::BadAnswer;
+pub use load_steps::perf_reports;

@@ -1,0 +1,380 @@
+//! Load: many clients at once, measured by the harness's load generator (raw keep-alive
+//! HTTP/1.1, latencies in an HDR histogram). Each load step prints one line and adds its
+//! report to `target/cucumber/perf.json`; the Then steps judge the scenario's loads.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail, ensure};
+use cucumber::{gherkin::Step, given, then, when};
+use lithair_harness::{
+    loadgen::{self, LoadConfig, LoadReport, Workload},
+    raftlog::article_checksum,
+    workloads::{CreateArticles, DeleteArticles, ModifyArticles, ReadArticles},
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{http, world::LithairWorld};
+
+/// Content of articles created by load steps, unless a step says otherwise.
+const ARTICLE_BYTES: usize = 200;
+/// Left out of the measurements of duration-bound loads: connections, caches and the
+/// allocator settle first.
+const WARMUP: Duration = Duration::from_secs(1);
+
+/// Every report of the run, for `target/cucumber/perf.json`.
+static PERF: Mutex<Vec<Value>> = Mutex::new(Vec::new());
+
+pub fn perf_reports() -> Vec<Value> {
+    PERF.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn record(world: &mut LithairWorld, report: LoadReport) {
+    println!("    load: {}", report.summary_line());
+    let mut json = report.to_json();
+    json["scenario_dir"] = json!(world.dir().display().to_string());
+    PERF.lock().unwrap_or_else(|p| p.into_inner()).push(json);
+    world.loads.push(report);
+}
+
+/// Run `config` with `workload` against the scenario's server.
+async fn run(
+    world: &LithairWorld,
+    config: LoadConfig,
+    workload: Arc<dyn Workload>,
+) -> anyhow::Result<LoadReport> {
+    loadgen::run(world.server()?.addr(), &config, workload).await
+}
+
+/// Create articles through the load generator, and remember each acknowledged one exactly
+/// as it was sent.
+async fn create_with_load(
+    world: &mut LithairWorld,
+    config: LoadConfig,
+    content_bytes: usize,
+) -> anyhow::Result<LoadReport> {
+    let workload = Arc::new(CreateArticles::new(content_bytes));
+    let report = run(world, config, workload.clone()).await?;
+    remember_created(world, &workload);
+    Ok(report)
+}
+
+pub fn remember_created(world: &mut LithairWorld, workload: &CreateArticles) {
+    for (id, index) in workload.acknowledged() {
+        let (title, content) = (CreateArticles::title(index), workload.content(index));
+        let checksum = article_checksum(&title, &content);
+        let article = json!({"id": id, "title": title, "content": content, "author_id": null, "checksum": checksum});
+        world.created_ids.push(id);
+        world.articles.insert(id, article);
+    }
+}
+
+#[given(expr = "{int} articles already exist")]
+async fn articles_exist(world: &mut LithairWorld, count: u64) -> anyhow::Result<()> {
+    let report =
+        create_with_load(world, LoadConfig::closed_requests(50, count), ARTICLE_BYTES).await?;
+    ensure!(report.errors() == 0, "creating the articles failed: {:?}", report.error_samples);
+    Ok(())
+}
+
+#[when(expr = "{int} clients create {int} articles")]
+async fn clients_create(
+    world: &mut LithairWorld,
+    clients: usize,
+    count: u64,
+) -> anyhow::Result<()> {
+    let config = LoadConfig::closed_requests(clients, count).with_label("create");
+    let report = create_with_load(world, config, ARTICLE_BYTES).await?;
+    record(world, report);
+    Ok(())
+}
+
+#[when(expr = "{int} clients create articles for {int} seconds")]
+async fn clients_create_for(
+    world: &mut LithairWorld,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let config = LoadConfig::closed_duration(clients, Duration::from_secs(seconds))
+        .with_warmup(WARMUP)
+        .with_label("create for a while");
+    let report = create_with_load(world, config, ARTICLE_BYTES).await?;
+    record(world, report);
+    Ok(())
+}
+
+#[when(expr = "{int} clients read existing articles for {int} seconds")]
+async fn clients_read_for(
+    world: &mut LithairWorld,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let ids: Vec<u64> = world.articles.keys().copied().collect();
+    ensure!(!ids.is_empty(), "there are no articles to read");
+    let config = LoadConfig::closed_duration(clients, Duration::from_secs(seconds))
+        .with_warmup(WARMUP)
+        .with_label("read");
+    let report = run(world, config, Arc::new(ReadArticles::new(ids))).await?;
+    record(world, report);
+    Ok(())
+}
+
+#[when(expr = "{int} clients modify {int} articles")]
+async fn clients_modify(
+    world: &mut LithairWorld,
+    clients: usize,
+    count: usize,
+) -> anyhow::Result<()> {
+    let ids: Vec<u64> = world.articles.keys().copied().take(count).collect();
+    ensure!(ids.len() == count, "only {} live articles to modify", ids.len());
+    let config = LoadConfig::closed_requests(clients, count as u64).with_label("modify");
+    let report = run(world, config, Arc::new(ModifyArticles::new(ids.clone()))).await?;
+    if report.errors() == 0 {
+        for id in ids {
+            let content = format!("New content of {id}");
+            let title = ModifyArticles::title(id);
+            let checksum = article_checksum(&title, &content);
+            world.articles.insert(id, json!({"id": id, "title": title, "content": content, "author_id": null, "checksum": checksum}));
+        }
+    }
+    record(world, report);
+    Ok(())
+}
+
+#[when(expr = "{int} clients delete {int} articles")]
+async fn clients_delete(
+    world: &mut LithairWorld,
+    clients: usize,
+    count: usize,
+) -> anyhow::Result<()> {
+    let ids: Vec<u64> = world.articles.keys().rev().copied().take(count).collect();
+    ensure!(ids.len() == count, "only {} live articles to delete", ids.len());
+    let config = LoadConfig::closed_requests(clients, count as u64).with_label("delete");
+    let report = run(world, config, Arc::new(DeleteArticles::new(ids.clone()))).await?;
+    if report.errors() == 0 {
+        for id in ids {
+            world.articles.remove(&id);
+            world.deleted_ids.push(id);
+        }
+    }
+    record(world, report);
+    Ok(())
+}
+
+#[when(expr = "articles are created at a steady {int} per second for {int} seconds")]
+async fn steady_creation(world: &mut LithairWorld, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    let config =
+        LoadConfig::open(20, rate as f64, Duration::from_secs(seconds)).with_label("steady create");
+    let report = create_with_load(world, config, ARTICLE_BYTES).await?;
+    record(world, report);
+    Ok(())
+}
+
+#[when(expr = "I create {int} articles in batches of {int}")]
+async fn create_in_batches(world: &mut LithairWorld, count: u64, batch: u64) -> anyhow::Result<()> {
+    ensure!(
+        batch > 0 && count.is_multiple_of(batch),
+        "{count} articles do not split into batches of {batch}"
+    );
+    for n in 0..count / batch {
+        let config = LoadConfig::closed_requests(50, batch).with_label(format!("batch {}", n + 1));
+        let report = create_with_load(world, config, ARTICLE_BYTES).await?;
+        record(world, report);
+    }
+    Ok(())
+}
+
+#[when(expr = "I create {int} articles of {int} KB")]
+async fn create_large(
+    world: &mut LithairWorld,
+    count: u64,
+    kilobytes: usize,
+) -> anyhow::Result<()> {
+    let config =
+        LoadConfig::closed_requests(20, count).with_label(format!("create {kilobytes} KB"));
+    let report = create_with_load(world, config, kilobytes * 1024).await?;
+    record(world, report);
+    Ok(())
+}
+
+/// A traffic mix, given as `type | percentage | concurrency`: an open loop at the given total
+/// rate, each type getting its share of the rate and its own connections. The mix is exact by
+/// construction, and latencies count from each request's intended send time.
+#[when(expr = "this traffic runs for {int} seconds at {int} requests per second:")]
+async fn traffic_mix(
+    world: &mut LithairWorld,
+    seconds: u64,
+    rate: u64,
+    step: &Step,
+) -> anyhow::Result<()> {
+    let table =
+        step.table.as_ref().context("the step needs a table: type | percentage | concurrency")?;
+    let duration = Duration::from_secs(seconds);
+    let writes = Arc::new(CreateArticles::new(ARTICLE_BYTES));
+    let mut loads: Vec<(LoadConfig, Arc<dyn Workload>)> = Vec::new();
+    let mut total_share = 0.0;
+    for row in &table.rows[1..] {
+        let [kind, share, concurrency] = row.as_slice() else {
+            bail!("each row needs type | percentage | concurrency")
+        };
+        let share: f64 =
+            share.trim_end_matches('%').trim().parse().context("a percentage like 80%")?;
+        let connections: usize = concurrency.trim().parse().context("a number of clients")?;
+        total_share += share;
+        let config = LoadConfig::open(connections, rate as f64 * share / 100.0, duration)
+            .with_label(kind.as_str());
+        let workload: Arc<dyn Workload> = match kind.to_lowercase().as_str() {
+            "read" => Arc::new(ReadArticles::new(world.articles.keys().copied().collect())),
+            "write" => writes.clone(),
+            other => bail!("unknown traffic type {other:?}: Read or Write"),
+        };
+        loads.push((config, workload));
+    }
+    ensure!(
+        (total_share - 100.0).abs() < 0.01,
+        "the percentages add up to {total_share}%, not 100%"
+    );
+    let reports = loadgen::run_many(world.server()?.addr(), &loads).await?;
+    remember_created(world, &writes);
+    for report in &reports {
+        println!("    load: {}", report.summary_line());
+    }
+    record(world, LoadReport::merge("mixed traffic", &reports)?);
+    Ok(())
+}
+
+fn last_load(world: &LithairWorld) -> anyhow::Result<&LoadReport> {
+    world.loads.last().context("no load has run in this scenario")
+}
+
+#[then("every request succeeded")]
+async fn every_request_succeeded(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.loads.is_empty(), "no load has run in this scenario");
+    for report in &world.loads {
+        ensure!(
+            report.errors() == 0 && report.warmup_errors == 0,
+            "{}: {} errors (+{} in warm-up), e.g. {:?}",
+            report.label,
+            report.errors(),
+            report.warmup_errors,
+            report.error_samples
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "less than {float}% of the requests failed")]
+async fn error_rate_below(world: &mut LithairWorld, percent: f64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    ensure!(
+        report.error_rate() * 100.0 < percent,
+        "{:.3}% failed, e.g. {:?}",
+        report.error_rate() * 100.0,
+        report.error_samples
+    );
+    Ok(())
+}
+
+#[then(expr = "the server handled at least {int} requests per second")]
+async fn throughput_at_least(world: &mut LithairWorld, rate: u64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    ensure!(
+        report.throughput() >= rate as f64,
+        "{:.0} requests per second, below {rate}",
+        report.throughput()
+    );
+    Ok(())
+}
+
+#[then(expr = "the average latency was below {int} ms")]
+async fn mean_latency_below(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    ensure!(report.mean_ms() < ms as f64, "the average latency was {:.2} ms", report.mean_ms());
+    Ok(())
+}
+
+#[then(expr = "{int}% of the requests were answered within {int} ms")]
+async fn percentile_within(world: &mut LithairWorld, percent: u64, ms: u64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    let latency = report.percentile_ms(percent as f64);
+    ensure!(latency <= ms as f64, "{percent}% of the requests took up to {latency:.2} ms");
+    Ok(())
+}
+
+/// Every acknowledged creation and change is in the log as acknowledged, and every
+/// acknowledged deletion too.
+#[then("every acknowledged write is in the events.raftlog file")]
+async fn acknowledged_writes_in_log(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    let replay = log.replay();
+    for (id, expected) in &world.articles {
+        let Some(logged) = replay.articles.get(id) else {
+            bail!("acknowledged article {id} is not in the log")
+        };
+        let logged = serde_json::to_value(logged)?;
+        ensure!(
+            &logged == expected,
+            "article {id} in the log is not as acknowledged:\n  acknowledged {expected}\n  in the log   {logged}"
+        );
+    }
+    for id in &world.deleted_ids {
+        ensure!(
+            !replay.articles.contains_key(id),
+            "article {id} was deleted, but the log still has it"
+        );
+    }
+    Ok(())
+}
+
+#[then("the events.raftlog file holds one ArticleCreated event per acknowledged creation")]
+async fn one_event_per_creation(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    let logged = log.count("ArticleCreated");
+    ensure!(
+        logged == world.created_ids.len(),
+        "{logged} ArticleCreated events for {} acknowledged creations",
+        world.created_ids.len()
+    );
+    Ok(())
+}
+
+#[then("the server log shows no error")]
+async fn no_error_logged(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.server_log();
+    let errors: Vec<&str> =
+        log.lines().filter(|line| line.contains(" ERROR ") || line.contains("panicked")).collect();
+    ensure!(errors.is_empty(), "the server logged errors:\n{}", errors.join("\n"));
+    Ok(())
+}
+
+#[then(expr = "the events.raftlog file is at least {int} MB")]
+async fn log_at_least(world: &mut LithairWorld, megabytes: u64) -> anyhow::Result<()> {
+    let size = std::fs::metadata(world.log_path())?.len();
+    ensure!(size >= megabytes * 1_000_000, "the log is {:.1} MB", size as f64 / 1e6);
+    Ok(())
+}
+
+#[then(expr = "a request right after is answered within {int} ms")]
+async fn probe_within(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
+    let id = *world.articles.keys().next_back().context("no article to read")?;
+    let started = Instant::now();
+    http::expect(world, Method::GET, &format!("/api/articles/{id}"), None, 200).await?;
+    let took = started.elapsed();
+    ensure!(took < Duration::from_millis(ms), "the request took {took:?}");
+    Ok(())
+}
+
+#[then("every article reads back byte for byte")]
+async fn read_back_exactly(world: &mut LithairWorld) -> anyhow::Result<()> {
+    for (id, expected) in &world.articles {
+        let served =
+            http::expect(world, Method::GET, &format!("/api/articles/{id}"), None, 200).await?;
+        ensure!(&served == expected, "article {id} does not read back as written");
+    }
+    Ok(())
+}
