@@ -4,6 +4,7 @@
 //! - [`binary`]: the `lithair-server` executable under test, built by cargo if needed;
 //! - [`process`]: that server as a child process (start, health, SIGTERM, SIGKILL);
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
+//! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
 //! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections;
 //! - [`workloads`]: what the load generator sends to Lithair, and how answers are judged.
 
@@ -11,4 +12,5 @@ pub mod binary;
 pub mod loadgen;
 pub mod process;
 pub mod raftlog;
+pub mod snapfile;
 pub mod workloads;

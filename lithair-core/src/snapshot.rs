@@ -198,6 +198,11 @@ impl<S: Serialize + Send + 'static> SnapshotWriter<S> {
         self.jobs.as_ref().is_some_and(|jobs| jobs.try_send(job).is_ok())
     }
 
+    /// Hand a snapshot over, waiting for the previous one to be written if need be.
+    pub(crate) fn hand_over(&self, job: Job<S>) -> bool {
+        self.jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok())
+    }
+
     /// Finish the snapshot being written, if any.
     pub(crate) fn finish(&mut self) {
         drop(self.jobs.take());

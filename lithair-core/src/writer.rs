@@ -182,7 +182,7 @@ impl<E: Event> Writer<E> {
                 }
             }
             self.complete_group(&mut decided);
-            self.snapshot_if_due();
+            self.snapshot_if_due(false);
             if let Some(reply) = close {
                 let result = self.shut_down();
                 // Release the log and the data directory's lock before saying so.
@@ -331,16 +331,15 @@ impl<E: Event> Writer<E> {
 
     /// Take a snapshot if the sequence number has passed a multiple of the interval since the
     /// last one. The log is made durable up to the snapshot first, so that a snapshot never
-    /// refers to records a crash could take away. Commits wait only for the state's clone.
-    fn snapshot_if_due(&mut self) {
+    /// refers to records a crash could take away. Commits wait only for the state's clone. If
+    /// the previous snapshot is still being written, this one is retried after the next group
+    /// (or at shutdown, when `wait` is set).
+    fn snapshot_if_due(&mut self, wait: bool) {
         let last_seq = self.next_seq - 1;
-        let Some(snapshots) = &self.snapshots else { return };
-        if last_seq / snapshots.every <= snapshots.last_seq / snapshots.every
-            || self.poisoned.is_some()
-        {
-            return;
-        }
-        if self.write_out().and_then(|()| self.sync()).is_err() {
+        let due = self.snapshots.as_ref().is_some_and(|snapshots| {
+            last_seq / snapshots.every > snapshots.last_seq / snapshots.every
+        });
+        if !due || self.poisoned.is_some() || self.write_out().and_then(|()| self.sync()).is_err() {
             return;
         }
         let paused = Instant::now();
@@ -350,20 +349,21 @@ impl<E: Event> Writer<E> {
         let position =
             snapshot::Position { seq: last_seq, ts, log_offset: self.log.len(), record_crc };
         let Some(snapshots) = &mut self.snapshots else { return };
-        if snapshots.writer.offer(snapshot::Job { position, state }) {
+        let job = snapshot::Job { position, state };
+        let handed =
+            if wait { snapshots.writer.hand_over(job) } else { snapshots.writer.offer(job) };
+        if handed {
             snapshots.last_seq = last_seq;
             tracing::info!(seq = last_seq, pause_us = pause.as_micros() as u64, "snapshot started");
         } else {
-            tracing::debug!(
-                seq = last_seq,
-                "the previous snapshot is still being written; retrying later"
-            );
+            tracing::debug!(seq = last_seq, "the previous snapshot is still being written");
         }
     }
 
     /// Clean shutdown: whatever the mode, everything acknowledged is synced before the lock on
     /// the data directory is released; a snapshot being written is finished.
     fn shut_down(&mut self) -> Result<(), EngineError> {
+        self.snapshot_if_due(true);
         if let Some(snapshots) = &mut self.snapshots {
             snapshots.writer.finish();
         }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -69,10 +69,20 @@ pub fn article_body(n: usize) -> Value {
 
 /// Every live article the server serves, by id, paging through the list.
 pub async fn all_articles(world: &LithairWorld) -> anyhow::Result<BTreeMap<u64, Value>> {
+    all_articles_at(&world.http, &world.url("")?).await
+}
+
+/// Every live article the server at `base` (`http://host:port`) serves, by id.
+pub async fn all_articles_at(
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<BTreeMap<u64, Value>> {
     let mut articles = BTreeMap::new();
     loop {
-        let path = format!("/api/articles?offset={}&limit=1000", articles.len());
-        let page = expect(world, Method::GET, &path, None, 200).await?;
+        let url = format!("{base}/api/articles?offset={}&limit=1000", articles.len());
+        let response = client.get(&url).send().await.explain(format!("GET {url}"))?;
+        ensure!(response.status() == 200, "GET {url} answered {}", response.status());
+        let page: Value = response.json().await.explain(format!("reading {url}"))?;
         let items = page["items"].as_array().context("the list has no items")?;
         for item in items {
             let id = item["id"].as_u64().context("an article without an integer id")?;
@@ -82,9 +92,11 @@ pub async fn all_articles(world: &LithairWorld) -> anyhow::Result<BTreeMap<u64, 
         }
         let total = page["total"].as_u64().context("the list has no total")? as usize;
         if items.is_empty() || articles.len() >= total {
-            if articles.len() != total {
-                bail!("the list says {total} articles but served {}", articles.len());
-            }
+            ensure!(
+                articles.len() == total,
+                "the list says {total} articles but served {}",
+                articles.len()
+            );
             return Ok(articles);
         }
     }

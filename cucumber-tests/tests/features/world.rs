@@ -52,6 +52,10 @@ pub struct LithairWorld {
     pub bad_answers: Vec<crate::steps::BadAnswer>,
     /// How a server that refused to start exited, and what it logged.
     pub refusal: Option<(std::process::ExitStatus, String)>,
+    /// Median start-up times (ms) with and without snapshots.
+    pub restart_comparison: Option<(f64, f64)>,
+    /// Most writes that can have been in flight, unacknowledged, across the crashes so far.
+    pub in_flight_at_crashes: usize,
     /// Reports of the load steps, in order.
     pub loads: Vec<LoadReport>,
     /// Wall-clock time of the last start, from spawn to healthy.
@@ -87,6 +91,8 @@ impl LithairWorld {
             pipelined: Vec::new(),
             bad_answers: Vec::new(),
             refusal: None,
+            restart_comparison: None,
+            in_flight_at_crashes: 0,
             loads: Vec::new(),
             last_start: None,
         })

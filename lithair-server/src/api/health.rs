@@ -19,9 +19,19 @@ struct Health<'a> {
     users: usize,
     comments: usize,
     log_bytes: u64,
-    /// Sequence number of the snapshot this process started from, if any.
-    started_from_snapshot: Option<u64>,
+    startup: Startup,
     uptime_seconds: u64,
+}
+
+/// How this process loaded its data.
+#[derive(Serialize)]
+struct Startup {
+    /// Sequence number of the snapshot it started from, if any.
+    snapshot: Option<u64>,
+    /// Events replayed from the log (after the snapshot, if any).
+    events_replayed: u64,
+    torn_bytes_cut: u64,
+    millis: f64,
 }
 
 /// 200 when the server can serve reads and writes; 503 once the log cannot be written.
@@ -40,9 +50,19 @@ pub(super) fn get(app: &App) -> HttpResponse {
         users,
         comments,
         log_bytes: stats.log_bytes,
-        started_from_snapshot: app.engine.recovery().snapshot.as_ref().map(|(seq, _)| *seq),
+        startup: startup(app),
         uptime_seconds: app.started.elapsed().as_secs(),
     };
     let status = if failure.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     response::json(status, &health)
+}
+
+fn startup(app: &App) -> Startup {
+    let recovery = app.engine.recovery();
+    Startup {
+        snapshot: recovery.snapshot.as_ref().map(|(seq, _)| *seq),
+        events_replayed: recovery.events_replayed,
+        torn_bytes_cut: recovery.torn_bytes_cut,
+        millis: recovery.elapsed.as_secs_f64() * 1000.0,
+    }
 }

@@ -28,6 +28,11 @@ const WARMUP: Duration = Duration::from_secs(1);
 /// Every report of the run, for `target/cucumber/perf.json`.
 static PERF: Mutex<Vec<Value>> = Mutex::new(Vec::new());
 
+/// Add a measurement that is not a load report (a restart time, say) to perf.json.
+pub fn perf_note(note: Value) {
+    PERF.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+}
+
 pub fn perf_reports() -> Vec<Value> {
     PERF.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }

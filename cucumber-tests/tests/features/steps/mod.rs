@@ -3,11 +3,13 @@
 
 mod corruption_steps;
 mod crud_steps;
+mod durability_steps;
 mod http_steps;
 mod load_steps;
 mod parameters;
 mod raftlog_steps;
 mod server_steps;
+mod snapshot_steps;
 
 pub use http_steps::BadAnswer;
-pub use load_steps::perf_reports;
+pub use load_steps::{perf_note, perf_reports};

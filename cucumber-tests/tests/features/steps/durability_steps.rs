@@ -1,0 +1,155 @@
+//! Crashes for real: SIGKILL at a random moment while clients write at full speed, then a
+//! restart, again and again; and a clean stop in the middle of the same load. Nothing
+//! acknowledged may be lost (in `fsync` and `flush` modes), and only writes that were in
+//! flight at the moment of the crash may be missing.
+//!
+//! A SIGKILL is a process crash: what the server had handed to the OS survives it. Power loss
+//! is not simulated here (see docs/durability.md).
+
+use std::{
+    collections::BTreeSet,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use anyhow::{Context, ensure};
+use cucumber::{then, when};
+use lithair_harness::{
+    loadgen::{self, LoadConfig},
+    workloads::CreateArticles,
+};
+
+use super::load_steps::remember_created;
+use crate::{http, world::LithairWorld};
+
+/// Writers during a crash: each has at most one request in flight.
+const WRITERS: usize = 16;
+const ARTICLE_BYTES: usize = 200;
+
+/// Run writers at full speed against the server, and after `delay` do `interrupt` to it
+/// (SIGKILL or SIGTERM); every acknowledged creation is remembered.
+async fn interrupt_under_load(
+    world: &mut LithairWorld,
+    delay: Duration,
+    kill: bool,
+) -> anyhow::Result<()> {
+    let workload = Arc::new(CreateArticles::new(ARTICLE_BYTES));
+    let addr = world.server()?.addr();
+    let config =
+        LoadConfig::closed_duration(WRITERS, Duration::from_secs(120)).with_label("writers");
+    let writers = {
+        let workload = workload.clone();
+        tokio::spawn(async move { loadgen::run(addr, &config, workload).await })
+    };
+    tokio::time::sleep(delay).await;
+    let server = world.take_server()?;
+    let stopped = if kill { server.kill().await.map(|_| ()) } else { stop_cleanly(server).await };
+    writers.abort();
+    let _ = writers.await;
+    remember_created(world, &workload);
+    world.in_flight_at_crashes += WRITERS;
+    stopped
+}
+
+async fn stop_cleanly(server: lithair_harness::process::ServerProcess) -> anyhow::Result<()> {
+    let status = server.stop().await?;
+    ensure!(status.success(), "the server did not exit cleanly under load: {status}");
+    Ok(())
+}
+
+/// Delays between 100 and 1000 ms, different at each run and printed so that a failure can
+/// be replayed with the same timing.
+fn random_delays(count: usize) -> Vec<Duration> {
+    let mut state =
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+            | 1;
+    (0..count)
+        .map(|_| {
+            // xorshift64: plenty for spreading kill times.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            Duration::from_millis(100 + state % 900)
+        })
+        .collect()
+}
+
+#[when(expr = "the server is killed at a random moment under full write load, {int} times over")]
+async fn killed_under_load(world: &mut LithairWorld, times: usize) -> anyhow::Result<()> {
+    let delays = random_delays(times);
+    println!("    kill delays: {:?}", delays.iter().map(Duration::as_millis).collect::<Vec<_>>());
+    for (round, delay) in delays.into_iter().enumerate() {
+        interrupt_under_load(world, delay, true)
+            .await
+            .with_context(|| format!("crash {}", round + 1))?;
+        // The server must come back on its own log every time: a torn tail is cut, not fatal.
+        world.start_server().await.with_context(|| format!("restart after crash {}", round + 1))?;
+    }
+    Ok(())
+}
+
+#[when("the server is stopped while clients write at full speed")]
+async fn stopped_under_load(world: &mut LithairWorld) -> anyhow::Result<()> {
+    interrupt_under_load(world, Duration::from_millis(500), false).await
+}
+
+/// Every acknowledged article is served and in the log, exactly as acknowledged.
+#[then("every acknowledged write is present")]
+async fn every_acknowledged_present(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.articles.is_empty(), "no write was acknowledged");
+    let served = http::all_articles(world).await?;
+    let missing: Vec<u64> =
+        world.articles.keys().filter(|id| !served.contains_key(id)).copied().collect();
+    ensure!(
+        missing.is_empty(),
+        "{} acknowledged articles are gone, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    for (id, expected) in &world.articles {
+        ensure!(&served[id] == expected, "article {id} is not as acknowledged");
+    }
+    let log = world.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    let replay = log.replay();
+    for id in world.articles.keys() {
+        ensure!(
+            replay.articles.contains_key(id),
+            "acknowledged article {id} is served but not in the log"
+        );
+    }
+    println!("    {} acknowledged writes, all present", world.articles.len());
+    Ok(())
+}
+
+/// A write in flight when the server died may or may not have made it; more survivors than
+/// requests in flight would mean writes that no client sent.
+#[then("only writes in flight at a crash can be unaccounted for")]
+async fn only_in_flight_unaccounted(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let served: BTreeSet<u64> = http::all_articles(world).await?.into_keys().collect();
+    let acknowledged: BTreeSet<u64> = world.articles.keys().copied().collect();
+    let unacknowledged = served.difference(&acknowledged).count();
+    println!(
+        "    {unacknowledged} articles survived without their acknowledgement reaching a client"
+    );
+    ensure!(
+        unacknowledged <= world.in_flight_at_crashes,
+        "{unacknowledged} unacknowledged articles survived, but at most {} requests were in flight",
+        world.in_flight_at_crashes
+    );
+    Ok(())
+}
+
+#[then(expr = "at least {int}% of the acknowledged writes survived")]
+async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
+    ensure!(!world.articles.is_empty(), "no write was acknowledged");
+    let served = http::all_articles(world).await?;
+    let kept = world.articles.keys().filter(|id| served.contains_key(id)).count();
+    let share = kept as f64 * 100.0 / world.articles.len() as f64;
+    println!("    {kept} of {} acknowledged writes survived ({share:.2}%)", world.articles.len());
+    crate::steps::perf_note(
+        serde_json::json!({"label": "async crash survival", "acknowledged": world.articles.len(), "survived": kept}),
+    );
+    ensure!(share >= percent as f64, "only {share:.2}% of the acknowledged writes survived");
+    Ok(())
+}

@@ -1,0 +1,45 @@
+@durability
+Feature: Durability — nothing acknowledged is ever lost
+  A write Lithair has acknowledged survives a crash of the server. These scenarios kill the real
+  server process (as a crash would), restart it, and look for every acknowledged write. A killed
+  process cannot lose what it already handed to the operating system, so they prove the promise
+  against process crashes; power loss is not simulated (see the durability documentation).
+
+  Scenario: 100 articles survive a crash in fsync mode
+    Given a running Lithair server with fsync durability
+    When I create 100 articles
+    And the server crashes
+    And I start the server again
+    Then all 100 articles are present with identical content
+    And every record of the events.raftlog file is valid
+
+  @slow @serial
+  Scenario Outline: killed again and again under full write load, <durability> mode loses nothing acknowledged
+    Given a running Lithair server with <durability> durability
+    When the server is killed at a random moment under full write load, 10 times over
+    Then every acknowledged write is present
+    And only writes in flight at a crash can be unaccounted for
+    And every record of the events.raftlog file is valid
+
+    Examples:
+      | durability |
+      | fsync      |
+      | flush      |
+
+  @serial
+  Scenario: async mode trades the last moments for speed
+    Given a running Lithair server with async durability
+    When 50 clients create 1000 articles
+    Then the server handled at least 5000 requests per second
+    When the server crashes
+    And I start the server again
+    Then at least 95% of the acknowledged writes survived
+    And every record of the events.raftlog file is valid
+
+  @serial
+  Scenario: a clean stop in the middle of heavy writing loses nothing and leaves no torn record
+    Given a running Lithair server
+    When the server is stopped while clients write at full speed
+    Then every record of the events.raftlog file is valid
+    When I start the server again
+    Then every acknowledged write is present

@@ -1,0 +1,23 @@
+@snapshots
+Feature: Snapshots — faster restarts, never a different answer
+  With snapshots on, Lithair regularly saves its whole state, and a restart loads the newest
+  good snapshot and replays only the log after it. A snapshot is a shortcut: restoring from any
+  of them must give exactly what replaying the whole log gives.
+
+  Scenario: a snapshot every 1000 events
+    Given a running Lithair server taking a snapshot every 1000 events and keeping 10
+    When 20 clients create 5000 articles
+    And I stop the server
+    Then there are at least 5 snapshots
+    And every snapshot is valid
+    And writes paused less than 50 ms for each snapshot
+    And the events.raftlog file contains exactly 5000 ArticleCreated events
+    And restoring from each snapshot alone gives the same articles as a full replay
+
+  @serial
+  Scenario: with a 200000-event log, a restart from a snapshot beats a full replay
+    Given a running Lithair server taking a snapshot every 50000 events
+    When 50 clients create 200000 articles
+    And I restart the server with and without its snapshots
+    Then the restart with snapshots was faster than the one without
+    And every acknowledged write is present
