@@ -55,20 +55,23 @@ fn build_with_cargo() -> anyhow::Result<PathBuf> {
         .context("cargo built lithair-server but did not say where the executable is")
 }
 
-/// The cargo profile this test binary was built with, from where it lives:
-/// `<target>/<profile dir>/deps/<test>`; the `dev` profile's directory is `debug`.
+/// The cargo profile this program was built with, from where it lives: tests are in
+/// `<target>/<profile dir>/deps/`, binaries in `<target>/<profile dir>/`; the `dev` profile's
+/// directory is `debug`.
 fn current_profile() -> anyhow::Result<String> {
-    let exe = env::current_exe().context("cannot locate the test binary")?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::file_name)
-        .and_then(|name| name.to_str())
-        .context("the test binary is not in a cargo target directory")?;
-    Ok(match profile_dir {
+    let profile_dir = profile_dir().context("this program is not in a cargo target directory")?;
+    let name = profile_dir.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    Ok(match name {
         "debug" => "dev".to_string(),
         other => other.to_string(),
     })
+}
+
+fn profile_dir() -> Option<PathBuf> {
+    let exe = env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let dir = if dir.file_name()? == "deps" { dir.parent()? } else { dir };
+    Some(dir.to_owned())
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -89,13 +92,10 @@ fn executable_from_cargo_messages(messages: &str) -> Option<PathBuf> {
     })
 }
 
-/// Where reports go: `<target>/cucumber/`, next to the profile directories.
+/// The cargo target directory (reports go in `<target>/cucumber/` and `<target>/bench/`).
 pub fn target_dir() -> PathBuf {
-    let from_exe = env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_owned))
-        .filter(|dir| dir.is_dir());
-    from_exe.unwrap_or_else(|| workspace_root().join("target"))
+    let from_exe = profile_dir().and_then(|dir| dir.parent().map(Path::to_owned));
+    from_exe.filter(|dir| dir.is_dir()).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 #[cfg(test)]

@@ -76,12 +76,19 @@ impl Workload for CreateArticles {
 /// article asked for, with a checksum that matches its text.
 pub struct ReadArticles {
     ids: Vec<u64>,
+    verify_bodies: bool,
 }
 
 impl ReadArticles {
     pub fn new(ids: Vec<u64>) -> Self {
         assert!(!ids.is_empty(), "reading needs existing articles");
-        ReadArticles { ids }
+        ReadArticles { ids, verify_bodies: true }
+    }
+
+    /// Only the status is checked: for the benchmark, where the client's CPU is the server's
+    /// competition and the features already prove the bodies right.
+    pub fn status_only(ids: Vec<u64>) -> Self {
+        ReadArticles { verify_bodies: false, ..Self::new(ids) }
     }
 }
 
@@ -95,6 +102,9 @@ impl Workload for ReadArticles {
     fn check(&self, request: &Request, status: StatusCode, body: &[u8]) -> Check {
         if status != StatusCode::OK {
             return Check::Failed(format!("expected 200, got {status}"));
+        }
+        if !self.verify_bodies {
+            return Check::Ok;
         }
         #[derive(Deserialize)]
         struct Read<'a> {
