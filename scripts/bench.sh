@@ -3,7 +3,7 @@
 # POST per durability mode, GET by id (and the same with wrk, if installed), and a restart on a
 # 1,000,000-event log. Prints a table; writes target/bench/results.json.
 #
-#   scripts/bench.sh [--seconds 5] [--connections 50] [--restart-events 1000000] [--no-wrk]
+#   scripts/bench.sh [--seconds 5] [--connections 100] [--restart-events 1000000] [--no-wrk]
 #
 # Client and server share this machine's cores: ratios measured in the same run are what count.
 set -euo pipefail

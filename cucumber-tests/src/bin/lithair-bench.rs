@@ -3,8 +3,9 @@
 //! Everything is measured in the same run, on loopback, against the release server, so the
 //! ratios compare like with like:
 //!
-//! - `GET /health`, the HTTP stack's own ceiling (a request that touches almost nothing);
-//! - `POST /api/articles` in each durability mode, and `GET /api/articles/{id}`;
+//! - `POST /api/articles` in each durability mode, and `GET /api/articles/{id}`, each right
+//!   after `GET /health` on the same server: the HTTP stack's own ceiling (a request that
+//!   touches almost nothing), the reference the ratios are taken against;
 //! - each of those again with `wrk`, if installed, to see whether the load generator is the
 //!   bottleneck (loadgen / wrk);
 //! - a restart on a 1,000,000-event log, with the server's own measure of its start-up.
@@ -44,7 +45,7 @@ struct Options {
 impl Options {
     fn parse() -> anyhow::Result<Self> {
         let mut options =
-            Options { seconds: 5, connections: 50, restart_events: 1_000_000, wrk: true };
+            Options { seconds: 5, connections: 100, restart_events: 1_000_000, wrk: true };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -55,7 +56,7 @@ impl Options {
                 "--no-wrk" => options.wrk = false,
                 "--help" | "-h" => {
                     println!(
-                        "lithair-bench [--seconds 5] [--connections 50] [--restart-events 1000000] [--no-wrk]"
+                        "lithair-bench [--seconds 5] [--connections 100] [--restart-events 1000000] [--no-wrk]"
                     );
                     std::process::exit(0);
                 }
@@ -66,9 +67,11 @@ impl Options {
     }
 }
 
-/// One measured endpoint.
+/// One measured endpoint, with `/health` measured just before it on the same server: the
+/// reference its ratio is taken against, so that both see the same machine and the same data.
 struct Row {
     name: String,
+    health: LoadReport,
     loadgen: LoadReport,
     wrk: Option<WrkResult>,
     /// Target ratio to the `/health` rate, if the issue sets one.
@@ -99,17 +102,11 @@ async fn main() -> anyhow::Result<()> {
     for mode in ["fsync", "flush", "async"] {
         let server = start(work.path(), mode, &[]).await?;
         if mode == "fsync" {
+            // Against its own reference: the ratio shows how much two runs differ here.
+            let health = WrkRequest::Get("/health".into());
             rows.push(
-                measure(
-                    &server,
-                    &options,
-                    wrk,
-                    "GET /health",
-                    Arc::new(Health),
-                    None,
-                    WrkRequest::Get("/health".into()),
-                )
-                .await?,
+                measure(&server, &options, wrk, "GET /health", Arc::new(Health), None, health)
+                    .await?,
             );
         }
         let creates = Arc::new(CreateArticles::new(200));
@@ -144,14 +141,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let restart = measure_restart(work.path(), options.restart_events).await?;
 
-    let health = rows[0].loadgen.throughput();
-    print_table(&rows, health, &restart);
+    print_table(&rows, &restart);
     let results = json!({
         "machine": machine(),
         "seconds": options.seconds,
         "connections": options.connections,
         "articles_read": article_ids.len(),
-        "endpoints": rows.iter().map(|row| row_json(row, health)).collect::<Vec<_>>(),
+        "endpoints": rows.iter().map(row_json).collect::<Vec<_>>(),
         "restart": restart,
     });
     let out = binary::target_dir().join("bench");
@@ -189,11 +185,15 @@ async fn measure(
     target: Option<f64>,
     wrk_request: WrkRequest,
 ) -> anyhow::Result<Row> {
-    let config =
+    let config = |label: &str| {
         LoadConfig::closed_duration(options.connections, Duration::from_secs(options.seconds))
             .with_warmup(Duration::from_secs(1))
-            .with_label(name);
-    let loadgen = loadgen::run(server.addr(), &config, workload).await?;
+            .with_label(label)
+    };
+    let health =
+        loadgen::run(server.addr(), &config("GET /health (reference)"), Arc::new(Health)).await?;
+    println!("  {}", health.summary_line());
+    let loadgen = loadgen::run(server.addr(), &config(name), workload).await?;
     println!("  {}", loadgen.summary_line());
     let wrk = if wrk { Some(run_wrk(server, options, &wrk_request)?) } else { None };
     if let Some(wrk) = &wrk {
@@ -202,7 +202,7 @@ async fn measure(
             wrk.requests_per_sec, wrk.p50_ms, wrk.p99_ms
         );
     }
-    Ok(Row { name: name.to_string(), loadgen, wrk, target })
+    Ok(Row { name: name.to_string(), health, loadgen, wrk, target })
 }
 
 fn run_wrk(
@@ -340,13 +340,21 @@ fn write_log(path: &PathBuf, events: u64) -> anyhow::Result<u64> {
     Ok(written)
 }
 
-fn print_table(rows: &[Row], health: f64, restart: &Value) {
+fn print_table(rows: &[Row], restart: &Value) {
     println!(
-        "\n{:<30} {:>11} {:>8} {:>8} {:>11} {:>8} {:>10} {:>8}",
-        "endpoint", "req/s", "p50 ms", "p99 ms", "wrk req/s", "lg/wrk", "÷ /health", "target"
+        "\n{:<30} {:>9} {:>8} {:>8} {:>10} {:>7} {:>9} {:>9}  {}",
+        "endpoint",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "wrk req/s",
+        "lg/wrk",
+        "/health",
+        "÷/health",
+        "target"
     );
     for row in rows {
-        let report = &row.loadgen;
+        let (report, health) = (&row.loadgen, row.health.throughput());
         let (wrk, ratio) = match &row.wrk {
             Some(w) => (
                 format!("{:.0}", w.requests_per_sec),
@@ -360,13 +368,14 @@ fn print_table(rows: &[Row], health: f64, restart: &Value) {
             None => String::new(),
         };
         println!(
-            "{:<30} {:>11.0} {:>8.3} {:>8.3} {:>11} {:>8} {:>10.2} {:>8}",
+            "{:<30} {:>9.0} {:>8.3} {:>8.3} {:>10} {:>7} {:>9.0} {:>9.2}  {}",
             row.name,
             report.throughput(),
             report.percentile_ms(50.0),
             report.percentile_ms(99.0),
             wrk,
             ratio,
+            health,
             to_health,
             target
         );
@@ -379,9 +388,11 @@ fn print_table(rows: &[Row], health: f64, restart: &Value) {
     );
 }
 
-fn row_json(row: &Row, health: f64) -> Value {
+fn row_json(row: &Row) -> Value {
+    let health = row.health.throughput();
     json!({
         "endpoint": row.name,
+        "health_reference": row.health.to_json(),
         "loadgen": row.loadgen.to_json(),
         "wrk": row.wrk.as_ref().map(|w| json!({"requests_per_sec": w.requests_per_sec, "p50_ms": w.p50_ms, "p99_ms": w.p99_ms})),
         "loadgen_over_wrk": row.wrk.as_ref().map(|w| row.loadgen.throughput() / w.requests_per_sec),
