@@ -342,16 +342,8 @@ fn write_log(path: &PathBuf, events: u64) -> anyhow::Result<u64> {
 
 fn print_table(rows: &[Row], restart: &Value) {
     println!(
-        "\n{:<30} {:>9} {:>8} {:>8} {:>10} {:>7} {:>9} {:>9}  {}",
-        "endpoint",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "wrk req/s",
-        "lg/wrk",
-        "/health",
-        "÷/health",
-        "target"
+        "\n{:<30} {:>9} {:>8} {:>8} {:>10} {:>7} {:>9} {:>9}  target",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "wrk req/s", "lg/wrk", "/health", "÷/health",
     );
     for row in rows {
         let (report, health) = (&row.loadgen, row.health.throughput());
