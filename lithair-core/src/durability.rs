@@ -1,6 +1,6 @@
 //! When a commit is acknowledged: the three durability modes (see `docs/durability.md`).
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{fmt, str::FromStr};
 
 /// How durable an event is when [`crate::StateEngine::commit`] resolves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -11,16 +11,13 @@ pub enum Durability {
     /// After the batch is written to the operating system: survives a process crash, not a
     /// power loss.
     Flush,
-    /// As soon as the event is queued and applied; the writer hands the log to the operating
-    /// system at least every [`Durability::ASYNC_FLUSH_INTERVAL`]. A crash may lose the writes
-    /// of that last interval.
+    /// As soon as the event is decided and applied; the writer hands its group to the
+    /// operating system right after acknowledging it. A crash may lose the groups acknowledged
+    /// in the moment before their write.
     Async,
 }
 
 impl Durability {
-    /// Longest time an `async` commit waits in memory before it is written to the OS.
-    pub const ASYNC_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
-
     pub const ALL: [Durability; 3] = [Durability::Fsync, Durability::Flush, Durability::Async];
 
     pub fn as_str(self) -> &'static str {

@@ -189,7 +189,7 @@ async fn every_mode_syncs_before_close_returns() {
 }
 
 #[tokio::test]
-async fn async_mode_writes_to_the_os_within_its_interval() {
+async fn async_mode_writes_to_the_os_right_after_acknowledging() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path(), Durability::Async);
     engine.commit(added(1)).await.unwrap();

@@ -27,7 +27,7 @@ pub struct Cli {
     pub data_dir: PathBuf,
 
     /// When a write is acknowledged: fsync (after fdatasync, survives power loss), flush
-    /// (after write(2), survives a process crash) or async (when queued, flushed every 10 ms).
+    /// (after write(2), survives a process crash) or async (just before its write(2)).
     #[arg(
         long,
         env = "LITHAIR_DURABILITY",
