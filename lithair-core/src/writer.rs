@@ -227,6 +227,7 @@ impl<E: Event> Writer<E> {
         let written = match self.durability {
             Durability::Fsync => self.write_out().and_then(|()| self.sync()),
             Durability::Flush => self.write_out(),
+            // Acknowledged first; written just below, once its clients are on their way.
             Durability::Async => Ok(()),
         };
         match written {
