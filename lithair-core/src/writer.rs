@@ -219,7 +219,8 @@ impl<E: Event> Writer<E> {
         Ok(Committed { seq, ts, event })
     }
 
-    /// Make the group as durable as the mode promises, publish it to readers, acknowledge it.
+    /// Make the group as durable as the mode promises, publish it to readers, acknowledge it
+    /// (in `async` mode, write it out after that).
     fn complete_group(&mut self, decided: &mut Vec<Decided<E>>) {
         if decided.is_empty() {
             return;
