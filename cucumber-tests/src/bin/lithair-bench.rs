@@ -26,7 +26,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use lithair_harness::{
+use cucumber_tests::{
     binary,
     loadgen::{self, LoadConfig, LoadReport, Workload},
     process::{ServerProcess, ServerSpec},

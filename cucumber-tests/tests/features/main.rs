@@ -21,7 +21,7 @@ use cucumber::{
     World as _, WriterExt as _, event::ScenarioFinished, writer, writer::Coloring,
     writer::Stats as _,
 };
-use lithair_harness::binary;
+use cucumber_tests::binary;
 
 use crate::world::LithairWorld;
 

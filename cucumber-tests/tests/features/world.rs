@@ -13,7 +13,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use lithair_harness::{
+use cucumber_tests::{
     loadgen::LoadReport,
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
-use lithair_harness::raftlog::{Health, RaftLog};
+use cucumber_tests::raftlog::{Health, RaftLog};
 
 use crate::{explain::Explain, world::LithairWorld};
 

@@ -234,7 +234,7 @@ async fn checksums_valid_over_http(world: &mut LithairWorld) -> anyhow::Result<(
     for (id, article) in http::all_articles(world).await? {
         let title = article["title"].as_str().context("no title")?;
         let content = article["content"].as_str().context("no content")?;
-        let expected = lithair_harness::raftlog::article_checksum(title, content);
+        let expected = cucumber_tests::raftlog::article_checksum(title, content);
         ensure!(
             article["checksum"] == expected.as_str(),
             "article {id}: checksum {} != {expected}",

@@ -14,7 +14,7 @@ use std::{
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
-use lithair_harness::{
+use cucumber_tests::{
     loadgen::{self, LoadConfig},
     workloads::CreateArticles,
 };
@@ -51,7 +51,7 @@ async fn interrupt_under_load(
     stopped
 }
 
-async fn stop_cleanly(server: lithair_harness::process::ServerProcess) -> anyhow::Result<()> {
+async fn stop_cleanly(server: cucumber_tests::process::ServerProcess) -> anyhow::Result<()> {
     let status = server.stop().await?;
     ensure!(status.success(), "the server did not exit cleanly under load: {status}");
     Ok(())

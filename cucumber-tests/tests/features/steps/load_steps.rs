@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
-use lithair_harness::{
+use cucumber_tests::{
     loadgen::{self, LoadConfig, LoadReport, Workload},
     raftlog::article_checksum,
     workloads::{CreateArticles, DeleteArticles, ModifyArticles, ReadArticles},

@@ -1,11 +1,11 @@
-//! What the log file says, read by the harness's own reader (`lithair_harness::raftlog`),
+//! What the log file says, read by the harness's own reader (`cucumber_tests::raftlog`),
 //! never by the engine's: a bug in one must not hide in the other.
 
 use std::collections::BTreeSet;
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, then};
-use lithair_harness::raftlog::{Health, RaftLog};
+use cucumber_tests::raftlog::{Health, RaftLog};
 
 use crate::{http, world::LithairWorld};
 

@@ -91,7 +91,7 @@ async fn refuses_to_start(world: &mut LithairWorld) -> anyhow::Result<()> {
     if world.server.is_some() {
         bail!("a server is running; stop it before checking that it refuses to start");
     }
-    let (status, log) = lithair_harness::process::start_expecting_refusal(&world.spec()).await?;
+    let (status, log) = cucumber_tests::process::start_expecting_refusal(&world.spec()).await?;
     ensure!(!status.success(), "the server exited with {status} but should report a failure");
     world.refusal = Some((status, log));
     Ok(())

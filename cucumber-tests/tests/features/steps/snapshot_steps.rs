@@ -5,7 +5,7 @@ use std::{fs, path::Path};
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{given, then, when};
-use lithair_harness::{
+use cucumber_tests::{
     process::{ServerProcess, ServerSpec},
     snapfile,
 };
