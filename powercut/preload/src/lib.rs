@@ -192,7 +192,7 @@ fn track_write(
                         libc::lseek64(fd, 0, libc::SEEK_CUR) as u64 - n as u64
                     },
                 };
-                tracker.wrote(id, &path, offset, gather(&shortened, n as usize));
+                tracker.wrote(fd, id, &path, offset, gather(&shortened, n as usize));
             }
             (n, errno)
         },

@@ -7,7 +7,7 @@
 //! sync notes the journal position before the real call and covers only what came before.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     ffi::{CStr, c_int},
     fs,
     os::unix::ffi::OsStrExt,
@@ -36,6 +36,8 @@ pub struct Tracker {
     next_id: FileId,
     names: HashMap<String, FileId>,
     fds: HashMap<c_int, Target>,
+    /// Descriptors opened with `O_SYNC` or `O_DSYNC`: each write is durable when it returns.
+    dsync: HashSet<c_int>,
     faults: Faults,
 }
 
@@ -139,6 +141,7 @@ impl Tracker {
             next_id: model.next_id,
             names: model.current.into_iter().collect(),
             fds: HashMap::new(),
+            dsync: HashSet::new(),
             faults: Faults {
                 fail_sync: env_u64(vars::FAIL_SYNC),
                 enospc_after: env_u64(vars::ENOSPC_AFTER),
@@ -254,6 +257,9 @@ impl Tracker {
             }
         };
         self.fds.insert(fd, target);
+        if flags & libc::O_DSYNC != 0 {
+            self.dsync.insert(fd);
+        }
         set_bit(fd, true);
     }
 
@@ -261,6 +267,7 @@ impl Tracker {
     /// thread's `open` right after is never mistaken for this one.
     pub fn closing(&mut self, fd: c_int) {
         self.fds.remove(&fd);
+        self.dsync.remove(&fd);
         set_bit(fd, false);
     }
 
@@ -321,11 +328,14 @@ impl Tracker {
         WriteBudget::NoSpace
     }
 
-    pub fn wrote(&mut self, id: FileId, path: &str, offset: u64, data: Vec<u8>) {
+    pub fn wrote(&mut self, fd: c_int, id: FileId, path: &str, offset: u64, data: Vec<u8>) {
         if self.counts_for_faults(path) {
             self.faults.written += data.len() as u64;
         }
         self.record(&Record::Write { id, offset, data });
+        if self.dsync.contains(&fd) {
+            self.record(&Record::Sync { id, upto: self.seq });
+        }
     }
 }
 

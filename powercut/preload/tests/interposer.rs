@@ -101,6 +101,13 @@ fn synced_bytes_survive_and_unsynced_ones_are_lost() {
 }
 
 #[test]
+fn a_write_through_o_dsync_is_durable_when_it_returns() {
+    let disk = Disk::new(&[("log", "")]);
+    disk.run("dsync log one;append log +two;kill");
+    assert_eq!(disk.cut(CutOptions::default()), expect(&[("log", "one")]));
+}
+
+#[test]
 fn files_present_at_start_are_durable_as_they_were() {
     let disk = Disk::new(&[("log", "before")]);
     disk.run("append log +after;pwrite log 0 B;truncate log 3;exit");

@@ -2,7 +2,7 @@
 //! directory given as first argument, through Rust's std (so through the same libc calls as
 //! Lithair), and prints `ok` or `err <errno>` for each step.
 //!
-//! Steps: `append FILE TEXT`, `writev FILE TEXT TEXT`, `pwrite FILE OFFSET TEXT`,
+//! Steps: `append FILE TEXT`, `dsync FILE TEXT` (append through `O_DSYNC`), `writev FILE TEXT TEXT`, `pwrite FILE OFFSET TEXT`,
 //! `create FILE TEXT` (create/truncate and write), `fdatasync FILE`, `fsync FILE`,
 //! `syncdir DIR`, `rename FROM TO`, `unlink FILE`, `truncate FILE LEN`, `threads N FILE`
 //! (N threads, each appending and syncing its own `FILE.i` 100 times), then `exit` (no sync)
@@ -11,7 +11,7 @@
 use std::{
     fs::{self, File, OpenOptions},
     io::{self, IoSlice, Write},
-    os::unix::fs::FileExt,
+    os::unix::fs::{FileExt, OpenOptionsExt},
     path::Path,
 };
 
@@ -47,6 +47,11 @@ fn run(dir: &Path, words: &[&str]) -> io::Result<()> {
         ["pwrite", _, offset, text] => {
             let file = OpenOptions::new().create(true).truncate(false).write(true).open(path(1))?;
             file.write_all_at(text.as_bytes(), offset.parse().expect("offset"))
+        }
+        ["dsync", _, text] => {
+            let mut options = OpenOptions::new();
+            options.create(true).append(true).custom_flags(libc::O_DSYNC);
+            options.open(path(1))?.write_all(text.as_bytes())
         }
         ["create", _, text] => File::create(path(1))?.write_all(text.as_bytes()),
         ["fdatasync", _] => File::open(path(1))?.sync_data(),
