@@ -115,6 +115,9 @@ impl Tracker {
         let journal_path = std::env::var_os(vars::JOURNAL).unwrap_or_else(|| {
             crate::die("powercut: POWERCUT_DIR is set but POWERCUT_JOURNAL is not")
         });
+        if absolute(Path::new(&journal_path)).starts_with(&dir) {
+            crate::die("powercut: POWERCUT_JOURNAL must be outside POWERCUT_DIR");
+        }
         let mut roots = vec![dir.clone()];
         // The process may name the directory through a symbolic link, or the other way round.
         if let Ok(canonical) = fs::canonicalize(&dir)

@@ -245,3 +245,15 @@ fn without_powercut_dir_nothing_is_journaled() {
     assert!(!disk.journal.exists());
     assert_eq!(files(&disk.data), expect(&[("log", "a")]));
 }
+
+#[test]
+fn a_journal_inside_the_tracked_directory_is_refused() {
+    let disk = Disk::new(&[]);
+    let powercut = PowerCut { journal: disk.data.join("journal"), ..disk.powercut() };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_powercut-victim"));
+    command.arg(&disk.data).arg("append log a");
+    powercut.apply(&mut command);
+    let output = command.output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("must be outside"));
+}
