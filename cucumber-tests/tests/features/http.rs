@@ -28,7 +28,7 @@ pub async fn send(
     path: &str,
     body: Option<&Value>,
 ) -> anyhow::Result<Reply> {
-    let mut request = world.http.request(method.clone(), world.url(path)?);
+    let mut request = world.http.request(method.clone(), world.server.url(path)?);
     if let Some(body) = body {
         request = request.json(body);
     }
@@ -69,7 +69,7 @@ pub fn article_body(n: usize) -> Value {
 
 /// Every live article the server serves, by id, paging through the list.
 pub async fn all_articles(world: &LithairWorld) -> anyhow::Result<BTreeMap<u64, Value>> {
-    all_articles_at(&world.http, &world.url("")?).await
+    all_articles_at(&world.http, &world.server.url("")?).await
 }
 
 /// Every live article the server at `base` (`http://host:port`) serves, by id.

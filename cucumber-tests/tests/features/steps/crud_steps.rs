@@ -20,10 +20,10 @@ use crate::{
 #[when(expr = "je crée {int} articles rapidement")]
 async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     for _ in 0..count {
-        let n = world.created_ids.len();
+        let n = world.expected.created_ids.len();
         let article =
             expect(world, Method::POST, "/api/articles", Some(&article_body(n)), 201).await?;
-        remember_created(world, article)?;
+        remember_acknowledged(world, article)?;
     }
     Ok(())
 }
@@ -53,7 +53,7 @@ async fn workers_each_create(
 /// One task per entry of `plan`, each creating that many articles, all at once; every answer
 /// is checked and every acknowledged article remembered.
 async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow::Result<()> {
-    let url = world.url("/api/articles")?;
+    let url = world.server.url("/api/articles")?;
     let created = Arc::new(Mutex::new(Vec::new()));
     let tasks: Vec<_> = plan
         .iter()
@@ -81,21 +81,20 @@ async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow
     }
     let created = std::mem::take(&mut *created.lock().await);
     for article in created {
-        remember_created(world, article)?;
+        remember_acknowledged(world, article)?;
     }
     Ok(())
 }
 
-fn remember_created(world: &mut LithairWorld, article: Value) -> anyhow::Result<()> {
+fn remember_acknowledged(world: &mut LithairWorld, article: Value) -> anyhow::Result<()> {
     let id = article["id"].as_u64().with_context(|| format!("no integer id in {article}"))?;
-    world.created_ids.push(id);
-    world.articles.insert(id, article);
+    world.expected.remember_created(id, article);
     Ok(())
 }
 
 #[when(expr = "I modify {int} article(s)")]
 async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
-    let ids: Vec<u64> = world.articles.keys().copied().take(count).collect();
+    let ids: Vec<u64> = world.expected.articles.keys().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to modify", ids.len());
     for id in ids {
         let body = json!({"title": format!("Modified article {id}"), "content": format!("New content of {id}")});
@@ -105,7 +104,7 @@ async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
             article["title"] == body["title"],
             "the answer does not show the change: {article}"
         );
-        world.articles.insert(id, article);
+        world.expected.remember_updated(id, article);
     }
     Ok(())
 }
@@ -114,7 +113,7 @@ async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
 #[given(expr = "I have deleted {int} article(s)")]
 async fn delete_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     // Delete from the end, so that "modify then delete" touches overlapping and distinct ones.
-    let ids: Vec<u64> = world.articles.keys().rev().copied().take(count).collect();
+    let ids: Vec<u64> = world.expected.articles.keys().rev().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to delete", ids.len());
     for id in ids {
         let reply = send(world, Method::DELETE, &format!("/api/articles/{id}"), None).await?;
@@ -124,41 +123,42 @@ async fn delete_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
             reply.status,
             reply.body
         );
-        world.articles.remove(&id);
-        world.deleted_ids.push(id);
+        world.expected.remember_deleted(id);
     }
     Ok(())
 }
 
 #[when("I try to modify an article that does not exist")]
 async fn modify_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let id = world.created_ids.iter().max().map_or(0, |max| max + 1000);
+    let id = world.expected.created_ids.iter().max().map_or(0, |max| max + 1000);
     let body = json!({"title": "Ghost", "content": "Nobody home"});
-    world.last_reply =
+    world.answers.last_reply =
         Some(send(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body)).await?);
     Ok(())
 }
 
 #[when("I try to modify the deleted article")]
 async fn modify_deleted(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let id = *world.deleted_ids.last().context("no article was deleted in this scenario")?;
+    let id =
+        *world.expected.deleted_ids.last().context("no article was deleted in this scenario")?;
     let body = json!({"title": "Back", "content": "From the dead"});
-    world.last_reply =
+    world.answers.last_reply =
         Some(send(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body)).await?);
     Ok(())
 }
 
 #[when("I try to delete the deleted article again")]
 async fn delete_deleted(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let id = *world.deleted_ids.last().context("no article was deleted in this scenario")?;
-    world.last_reply =
+    let id =
+        *world.expected.deleted_ids.last().context("no article was deleted in this scenario")?;
+    world.answers.last_reply =
         Some(send(world, Method::DELETE, &format!("/api/articles/{id}"), None).await?);
     Ok(())
 }
 
 #[then("the request is refused as not found")]
 async fn refused_as_not_found(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let reply = world.last_reply.as_ref().context("no request was sent")?;
+    let reply = world.answers.last_reply.as_ref().context("no request was sent")?;
     ensure!(
         reply.status == 404 && reply.error_code() == Some("not_found"),
         "expected 404 not_found, got {}: {}",
@@ -181,12 +181,12 @@ async fn server_reports_active(world: &mut LithairWorld, count: usize) -> anyhow
 #[then(expr = "all {int} articles are persisted")]
 async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     ensure!(
-        world.articles.len() == count,
+        world.expected.articles.len() == count,
         "this scenario knows {} articles, not {count}",
-        world.articles.len()
+        world.expected.articles.len()
     );
     let served = http::all_articles(world).await?;
-    for (id, expected) in &world.articles {
+    for (id, expected) in &world.expected.articles {
         let Some(actual) = served.get(id) else { bail!("article {id} is missing") };
         ensure!(
             actual == expected,
@@ -200,7 +200,7 @@ async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<(
 #[then(expr = "the article ids run from {int} to {int} without gaps")]
 async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> anyhow::Result<()> {
     let ids: Vec<u64> =
-        world.created_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        world.expected.created_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
     let expected: Vec<u64> = (first..=last).collect();
     ensure!(
         ids == expected,
@@ -220,11 +220,11 @@ async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> an
 
 #[then("the article ids are unique")]
 async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let unique: BTreeSet<u64> = world.created_ids.iter().copied().collect();
+    let unique: BTreeSet<u64> = world.expected.created_ids.iter().copied().collect();
     ensure!(
-        unique.len() == world.created_ids.len(),
+        unique.len() == world.expected.created_ids.len(),
         "{} ids were given out more than once",
-        world.created_ids.len() - unique.len()
+        world.expected.created_ids.len() - unique.len()
     );
     Ok(())
 }
@@ -256,13 +256,14 @@ async fn perform_actions(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
 }
 
 async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
-    let last_article = || world.created_ids.last().copied().context("no article created yet");
+    let last_article =
+        || world.expected.created_ids.last().copied().context("no article created yet");
     match action {
         "create an article" => create_articles(world, 1).await,
         "register a user" => {
             let body = json!({"name": "Ada Lovelace", "email": "ada@example.org"});
             let user = expect(world, Method::POST, "/api/users", Some(&body), 201).await?;
-            world.last_user_id = Some(user["id"].as_u64().context("user without id")?);
+            world.expected.last_user_id = Some(user["id"].as_u64().context("user without id")?);
             Ok(())
         }
         "modify the article" => {
@@ -271,22 +272,22 @@ async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
             let article =
                 expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200)
                     .await?;
-            world.articles.insert(id, article);
+            world.expected.remember_updated(id, article);
             Ok(())
         }
         "comment on the article" => {
             let id = last_article()?;
-            let user_id = world.last_user_id.context("no user registered yet")?;
+            let user_id = world.expected.last_user_id.context("no user registered yet")?;
             let body = json!({"user_id": user_id, "body": "A thoughtful comment"});
             let path = format!("/api/articles/{id}/comments");
-            world.last_comment = Some(expect(world, Method::POST, &path, Some(&body), 201).await?);
+            world.expected.last_comment =
+                Some(expect(world, Method::POST, &path, Some(&body), 201).await?);
             Ok(())
         }
         "delete the article" => {
             let id = last_article()?;
             expect(world, Method::DELETE, &format!("/api/articles/{id}"), None, 204).await?;
-            world.articles.remove(&id);
-            world.deleted_ids.push(id);
+            world.expected.remember_deleted(id);
             Ok(())
         }
         other => bail!(

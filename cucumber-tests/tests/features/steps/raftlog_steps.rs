@@ -11,7 +11,7 @@ use crate::{http, world::LithairWorld};
 
 /// Read the log and insist that every record verifies.
 async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
     Ok(log)
 }
@@ -19,7 +19,7 @@ async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
 #[then("the events.raftlog file exists")]
 #[then("le fichier events.raftlog doit exister")]
 async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let path = world.log_path();
+    let path = world.server.log_path();
     ensure!(path.is_file(), "{} does not exist", path.display());
     Ok(())
 }
@@ -69,8 +69,13 @@ async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[then("no article is missing from the events.raftlog file")]
 async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
-    let missing: Vec<u64> =
-        world.articles.keys().filter(|id| !replay.articles.contains_key(id)).copied().collect();
+    let missing: Vec<u64> = world
+        .expected
+        .articles
+        .keys()
+        .filter(|id| !replay.articles.contains_key(id))
+        .copied()
+        .collect();
     ensure!(
         missing.is_empty(),
         "{} acknowledged articles are not in the log, e.g. {:?}",
@@ -150,7 +155,7 @@ async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
 
 #[then("the comment refers to its article and its author")]
 async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let comment = world.last_comment.clone().context("no comment was made")?;
+    let comment = world.expected.last_comment.clone().context("no comment was made")?;
     let log = verified_log(world).await?;
     let record = log
         .records()
@@ -183,7 +188,7 @@ async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then("the events.raftlog file has a torn last record")]
 async fn has_torn_tail(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     ensure!(
         matches!(log.health(), Health::TornTail { .. }),
         "expected a torn last record, found: {}",
