@@ -20,6 +20,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::model::{Article, Comment, User, article_checksum};
+
 /// Every record ends with `,"crc":"hhhhhhhh"}`: these 18 bytes follow the checksummed bytes.
 const TRAILER_LEN: usize = 18;
 const TRAILER_OPENING: &[u8] = b",\"crc\":\"";
@@ -348,45 +350,6 @@ pub struct Replay {
     /// field) is left out of the data; the others are applied, so that the steps can still look
     /// at, say, an article with a wrong checksum or a comment on a deleted article.
     pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Article {
-    pub id: u64,
-    pub title: String,
-    pub content: String,
-    pub author_id: Option<u64>,
-    pub checksum: String,
-}
-
-impl Article {
-    pub fn checksum_is_valid(&self) -> bool {
-        self.checksum == article_checksum(&self.title, &self.content)
-    }
-}
-
-/// The article checksum: CRC-32 of the title, one line feed, then the content, in lowercase hex.
-pub fn article_checksum(title: &str, content: &str) -> String {
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(title.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(content.as_bytes());
-    format!("{:08x}", hasher.finalize())
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Comment {
-    pub id: u64,
-    pub article_id: u64,
-    pub user_id: u64,
-    pub body: String,
 }
 
 /// One of Lithair's events, decoded from a record's `data`.

@@ -25,9 +25,9 @@ use std::{
 use anyhow::{Context, bail};
 use cucumber_tests::{
     loadgen::LoadReport,
+    model::{Article, Comment},
     process::{self, ServerProcess, ServerSpec},
-    raftlog::{RaftLog, article_checksum},
-    workloads::CreateArticles,
+    raftlog::RaftLog,
 };
 use serde_json::{Value, json};
 
@@ -64,13 +64,14 @@ pub struct Server {
 /// What the server must hold, as the scenario's own requests say.
 #[derive(Debug, Default)]
 pub struct Expected {
-    /// Live articles as the scenario last wrote them and had them acknowledged, by id.
-    pub articles: BTreeMap<u64, Value>,
+    /// Live articles as the scenario last sent them and had them acknowledged, by id.
+    pub articles: BTreeMap<u64, Article>,
     /// Every article id the server acknowledged creating, in the order the answers came.
     pub created_ids: Vec<u64>,
     pub deleted_ids: Vec<u64>,
     pub last_user_id: Option<u64>,
-    pub last_comment: Option<Value>,
+    /// The last comment acknowledged, as sent, with the id the server assigned.
+    pub last_comment: Option<Comment>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -150,25 +151,16 @@ impl LithairWorld {
 }
 
 impl Expected {
-    /// An article the server acknowledged creating, with the id it assigned.
-    pub fn remember_created(&mut self, id: u64, article: Value) {
-        self.created_ids.push(id);
-        self.articles.insert(id, article);
+    /// An article the server acknowledged creating: as the client sent it, under the id the
+    /// server assigned.
+    pub fn remember_created(&mut self, article: Article) {
+        self.created_ids.push(article.id);
+        self.articles.insert(article.id, article);
     }
 
-    /// Every creation a load workload had acknowledged, as the workload sent it.
-    pub fn remember_load(&mut self, workload: &CreateArticles) {
-        for (id, index) in workload.acknowledged() {
-            let (title, content) = (CreateArticles::title(index), workload.content(index));
-            let checksum = article_checksum(&title, &content);
-            let article = json!({"id": id, "title": title, "content": content, "author_id": null, "checksum": checksum});
-            self.remember_created(id, article);
-        }
-    }
-
-    /// An article the server acknowledged replacing.
-    pub fn remember_updated(&mut self, id: u64, article: Value) {
-        self.articles.insert(id, article);
+    /// An article the server acknowledged replacing, as the client sent it.
+    pub fn remember_updated(&mut self, article: Article) {
+        self.articles.insert(article.id, article);
     }
 
     /// An article the server acknowledged deleting.

@@ -9,9 +9,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use cucumber_tests::{
+    model::{ArticleInput, Comment, article_checksum},
+    workloads::ModifyArticles,
+};
+
 use crate::{
     explain::Explain,
-    http::{self, article_body, expect, send},
+    http::{self, expect, numbered_article, send},
     world::LithairWorld,
 };
 
@@ -20,10 +25,9 @@ use crate::{
 #[when(expr = "je crée {int} articles rapidement")]
 async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     for _ in 0..count {
-        let n = world.expected.created_ids.len();
-        let article =
-            expect(world, Method::POST, "/api/articles", Some(&article_body(n)), 201).await?;
-        remember_acknowledged(world, article)?;
+        let sent = numbered_article(world.expected.created_ids.len());
+        let answer = expect(world, Method::POST, "/api/articles", Some(&json!(sent)), 201).await?;
+        world.expected.remember_created(sent.with_id(assigned_id(&answer)?));
     }
     Ok(())
 }
@@ -51,7 +55,7 @@ async fn workers_each_create(
 }
 
 /// One task per entry of `plan`, each creating that many articles, all at once; every answer
-/// is checked and every acknowledged article remembered.
+/// is checked and every acknowledged article remembered as it was sent.
 async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow::Result<()> {
     let url = world.server.url("/api/articles")?;
     let created = Arc::new(Mutex::new(Vec::new()));
@@ -62,15 +66,12 @@ async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow
             let (client, url, created) = (world.http.clone(), url.clone(), Arc::clone(&created));
             tokio::spawn(async move {
                 for i in 0..count {
-                    let body = article_body(worker * 1_000_000 + i);
-                    let response = client.post(&url).json(&body).send().await?;
+                    let sent = numbered_article(worker * 1_000_000 + i);
+                    let response = client.post(&url).json(&sent).send().await?;
                     let status = response.status();
-                    let article: Value = response.json().await?;
-                    ensure!(
-                        status == 201,
-                        "worker {worker}: expected 201, got {status}: {article}"
-                    );
-                    created.lock().await.push(article);
+                    let answer: Value = response.json().await?;
+                    ensure!(status == 201, "worker {worker}: expected 201, got {status}: {answer}");
+                    created.lock().await.push(sent.with_id(assigned_id(&answer)?));
                 }
                 anyhow::Ok(())
             })
@@ -81,15 +82,14 @@ async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow
     }
     let created = std::mem::take(&mut *created.lock().await);
     for article in created {
-        remember_acknowledged(world, article)?;
+        world.expected.remember_created(article);
     }
     Ok(())
 }
 
-fn remember_acknowledged(world: &mut LithairWorld, article: Value) -> anyhow::Result<()> {
-    let id = article["id"].as_u64().with_context(|| format!("no integer id in {article}"))?;
-    world.expected.remember_created(id, article);
-    Ok(())
+/// The id the server gave to what it acknowledged creating.
+fn assigned_id(answer: &Value) -> anyhow::Result<u64> {
+    answer["id"].as_u64().with_context(|| format!("no integer id in {answer}"))
 }
 
 #[when(expr = "I modify {int} article(s)")]
@@ -97,14 +97,11 @@ async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
     let ids: Vec<u64> = world.expected.articles.keys().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to modify", ids.len());
     for id in ids {
-        let body = json!({"title": format!("Modified article {id}"), "content": format!("New content of {id}")});
-        let article =
-            expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200).await?;
-        ensure!(
-            article["title"] == body["title"],
-            "the answer does not show the change: {article}"
-        );
-        world.expected.remember_updated(id, article);
+        let sent = ModifyArticles::input(id);
+        let path = format!("/api/articles/{id}");
+        let answer = expect(world, Method::PUT, &path, Some(&json!(sent)), 200).await?;
+        ensure!(answer["title"] == sent.title, "the answer does not show the change: {answer}");
+        world.expected.remember_updated(sent.with_id(id));
     }
     Ok(())
 }
@@ -190,7 +187,7 @@ async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<(
         let Some(actual) = served.get(id) else { bail!("article {id} is missing") };
         ensure!(
             actual == expected,
-            "article {id} changed:\n  expected {expected}\n  served   {actual}"
+            "article {id} changed:\n  expected {expected:?}\n  served   {actual:?}"
         );
     }
     ensure!(served.len() == count, "the server serves {} articles, expected {count}", served.len());
@@ -232,13 +229,11 @@ async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[then("every article's checksum is valid over HTTP")]
 async fn checksums_valid_over_http(world: &mut LithairWorld) -> anyhow::Result<()> {
     for (id, article) in http::all_articles(world).await? {
-        let title = article["title"].as_str().context("no title")?;
-        let content = article["content"].as_str().context("no content")?;
-        let expected = cucumber_tests::raftlog::article_checksum(title, content);
         ensure!(
-            article["checksum"] == expected.as_str(),
-            "article {id}: checksum {} != {expected}",
-            article["checksum"]
+            article.checksum_is_valid(),
+            "article {id}: checksum {} != {}",
+            article.checksum,
+            article_checksum(&article.title, &article.content)
         );
     }
     Ok(())
@@ -263,25 +258,27 @@ async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
         "register a user" => {
             let body = json!({"name": "Ada Lovelace", "email": "ada@example.org"});
             let user = expect(world, Method::POST, "/api/users", Some(&body), 201).await?;
-            world.expected.last_user_id = Some(user["id"].as_u64().context("user without id")?);
+            world.expected.last_user_id = Some(assigned_id(&user)?);
             Ok(())
         }
         "modify the article" => {
             let id = last_article()?;
-            let body = json!({"title": "Modified", "content": "Changed"});
-            let article =
-                expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200)
-                    .await?;
-            world.expected.remember_updated(id, article);
+            let sent = ArticleInput::new("Modified", "Changed");
+            expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&json!(sent)), 200)
+                .await?;
+            world.expected.remember_updated(sent.with_id(id));
             Ok(())
         }
         "comment on the article" => {
-            let id = last_article()?;
+            let article_id = last_article()?;
             let user_id = world.expected.last_user_id.context("no user registered yet")?;
-            let body = json!({"user_id": user_id, "body": "A thoughtful comment"});
-            let path = format!("/api/articles/{id}/comments");
+            let body = "A thoughtful comment";
+            let sent = json!({"user_id": user_id, "body": body});
+            let path = format!("/api/articles/{article_id}/comments");
+            let answer = expect(world, Method::POST, &path, Some(&sent), 201).await?;
+            let id = assigned_id(&answer)?;
             world.expected.last_comment =
-                Some(expect(world, Method::POST, &path, Some(&body), 201).await?);
+                Some(Comment { id, article_id, user_id, body: body.to_owned() });
             Ok(())
         }
         "delete the article" => {

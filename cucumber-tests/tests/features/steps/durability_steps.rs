@@ -45,7 +45,7 @@ async fn interrupt_under_load(
     let stopped = if kill { server.kill().await.map(|_| ()) } else { stop_cleanly(server).await };
     writers.abort();
     let _ = writers.await;
-    world.expected.remember_load(&workload);
+    workload.acknowledged_articles().into_iter().for_each(|a| world.expected.remember_created(a));
     world.crashes.in_flight += WRITERS;
     stopped
 }

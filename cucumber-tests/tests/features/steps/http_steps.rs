@@ -19,7 +19,7 @@ use tokio::{
 
 use crate::{
     explain::Explain,
-    http::article_body,
+    http::numbered_article,
     world::{BadAnswer, LithairWorld},
 };
 
@@ -35,7 +35,8 @@ async fn create_and_read_on_one_connection(
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let connection = tokio::spawn(connection);
     for n in 0..count {
-        let body = serde_json::to_vec(&article_body(n))?;
+        let sent = numbered_article(n);
+        let body = serde_json::to_vec(&sent)?;
         let post = hyper::Request::post("/api/articles")
             .header("host", "lithair")
             .header("content-type", "application/json")
@@ -53,7 +54,7 @@ async fn create_and_read_on_one_connection(
             status == 200 && read == created,
             "reading article {id} back gave {status}: {read}"
         );
-        world.expected.remember_created(id, created);
+        world.expected.remember_created(sent.with_id(id));
     }
     drop(sender);
     // The connection task ends cleanly only if the server kept it open for every request.

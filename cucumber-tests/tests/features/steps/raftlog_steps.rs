@@ -133,10 +133,9 @@ async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
     );
     for (id, article) in &replay.articles {
         let Some(live) = served.get(id) else { bail!("article {id} is in the log but not served") };
-        let from_log = serde_json::to_value(article)?;
         ensure!(
-            live == &from_log,
-            "article {id} differs:\n  served   {live}\n  from log {from_log}"
+            live == article,
+            "article {id} differs:\n  served   {live:?}\n  from log {article:?}"
         );
     }
     Ok(())
@@ -165,9 +164,8 @@ async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
     let article_id = record.data["article_id"].as_u64().context("no article_id")?;
     let user_id = record.data["user_id"].as_u64().context("no user_id")?;
     ensure!(
-        record.data["article_id"] == comment["article_id"]
-            && record.data["user_id"] == comment["user_id"],
-        "the logged comment {} is not the one acknowledged {comment}",
+        article_id == comment.article_id && user_id == comment.user_id,
+        "the logged comment {} is not the one acknowledged {comment:?}",
         record.data
     );
     let created_before = |event_type: &str, id: u64| {

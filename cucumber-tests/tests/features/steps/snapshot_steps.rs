@@ -6,6 +6,7 @@ use std::{fs, path::Path};
 use anyhow::{Context, bail, ensure};
 use cucumber::{given, then, when};
 use cucumber_tests::{
+    model::Article,
     process::{ServerProcess, ServerSpec},
     snapfile,
 };
@@ -77,7 +78,7 @@ async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
     log.verify().map_err(anyhow::Error::msg)?;
     let replayed = log.replay();
     ensure!(replayed.problems.is_empty(), "the log does not add up: {:?}", replayed.problems);
-    let expected: Value = serde_json::to_value(replayed.articles.values().collect::<Vec<_>>())?;
+    let expected: Vec<Article> = replayed.articles.into_values().collect();
 
     let snapshots = snapfile::list(&world.server.data_dir)?;
     ensure!(!snapshots.is_empty(), "there is no snapshot");
@@ -100,7 +101,7 @@ async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
                 health["startup"]
             );
             let served = http::all_articles_at(&world.http, &server.url("")).await?;
-            anyhow::Ok(serde_json::to_value(served.values().collect::<Vec<_>>())?)
+            anyhow::Ok(served.into_values().collect::<Vec<_>>())
         }
         .await;
         server.stop().await?;
