@@ -3,6 +3,7 @@
 //!
 //! - [`binary`]: the `lithair-server` executable under test, built by cargo if needed;
 //! - [`process`]: that server as a child process (start, health, SIGTERM, SIGKILL);
+//! - [`model`]: articles (and their checksum), users and comments, as the harness expects them;
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
 //! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections;
@@ -10,6 +11,7 @@
 
 pub mod binary;
 pub mod loadgen;
+pub mod model;
 pub mod process;
 pub mod raftlog;
 pub mod snapfile;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::{
     loadgen::{Check, Request, Workload},
-    raftlog::article_checksum,
+    model::{Article, ArticleInput, article_checksum},
 };
 
 /// `POST /api/articles`, one new article per request; the article of request `index` has a
@@ -39,16 +39,26 @@ impl CreateArticles {
         pattern.chars().cycle().take(self.content_bytes.max(1)).collect()
     }
 
+    /// What request `index` sends.
+    pub fn input(&self, index: u64) -> ArticleInput {
+        ArticleInput::new(Self::title(index), self.content(index))
+    }
+
     /// The acknowledged creations so far: (article id, request index).
     pub fn acknowledged(&self) -> Vec<(u64, u64)> {
         self.acknowledged.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The acknowledged creations so far, each as it was sent, under the id it was given.
+    pub fn acknowledged_articles(&self) -> Vec<Article> {
+        self.acknowledged().into_iter().map(|(id, index)| self.input(index).with_id(id)).collect()
     }
 }
 
 impl Workload for CreateArticles {
     fn request(&self, index: u64) -> Request {
-        let body = serde_json::json!({"title": Self::title(index), "content": self.content(index)});
-        Request::json(Method::POST, "/api/articles", Bytes::from(body.to_string()))
+        let body = serde_json::to_vec(&self.input(index)).expect("an article serializes");
+        Request::json(Method::POST, "/api/articles", Bytes::from(body))
     }
 
     fn check(&self, _: &Request, status: StatusCode, body: &[u8]) -> Check {
@@ -138,16 +148,17 @@ impl ModifyArticles {
         ModifyArticles { ids }
     }
 
-    pub fn title(id: u64) -> String {
-        format!("Modified article {id}")
+    /// What the request for article `id` sends.
+    pub fn input(id: u64) -> ArticleInput {
+        ArticleInput::new(format!("Modified article {id}"), format!("New content of {id}"))
     }
 }
 
 impl Workload for ModifyArticles {
     fn request(&self, index: u64) -> Request {
         let id = self.ids[index as usize % self.ids.len()];
-        let body = serde_json::json!({"title": Self::title(id), "content": format!("New content of {id}")});
-        Request::json(Method::PUT, format!("/api/articles/{id}"), Bytes::from(body.to_string()))
+        let body = serde_json::to_vec(&Self::input(id)).expect("an article serializes");
+        Request::json(Method::PUT, format!("/api/articles/{id}"), Bytes::from(body))
     }
 
     fn check(&self, _: &Request, status: StatusCode, _: &[u8]) -> Check {

@@ -29,8 +29,8 @@ use anyhow::{Context, bail};
 use cucumber_tests::{
     binary,
     loadgen::{self, LoadConfig, LoadReport, Workload},
+    model::article_checksum,
     process::{ServerProcess, ServerSpec},
-    raftlog::article_checksum,
     workloads::{CreateArticles, Health, ReadArticles},
 };
 use serde_json::{Value, json};

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail, ensure};
+use cucumber_tests::model::{Article, ArticleInput};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::{explain::Explain, world::LithairWorld};
 
@@ -28,7 +30,7 @@ pub async fn send(
     path: &str,
     body: Option<&Value>,
 ) -> anyhow::Result<Reply> {
-    let mut request = world.http.request(method.clone(), world.url(path)?);
+    let mut request = world.http.request(method.clone(), world.server.url(path)?);
     if let Some(body) = body {
         request = request.json(body);
     }
@@ -60,23 +62,25 @@ pub async fn expect(
     Ok(reply.body)
 }
 
-pub fn article_body(n: usize) -> Value {
-    json!({
-        "title": format!("Article number {n}"),
-        "content": format!("Content of article {n}: Lithair keeps everything in memory and nothing is lost."),
-    })
+/// The article the CRUD steps send as their `n`th.
+pub fn numbered_article(n: usize) -> ArticleInput {
+    ArticleInput::new(
+        format!("Article number {n}"),
+        format!("Content of article {n}: Lithair keeps everything in memory and nothing is lost."),
+    )
 }
 
-/// Every live article the server serves, by id, paging through the list.
-pub async fn all_articles(world: &LithairWorld) -> anyhow::Result<BTreeMap<u64, Value>> {
-    all_articles_at(&world.http, &world.url("")?).await
+/// Every live article the server serves, by id, paging through the list. Each must be exactly
+/// an article: a missing or unknown field fails.
+pub async fn all_articles(world: &LithairWorld) -> anyhow::Result<BTreeMap<u64, Article>> {
+    all_articles_at(&world.http, &world.server.url("")?).await
 }
 
 /// Every live article the server at `base` (`http://host:port`) serves, by id.
 pub async fn all_articles_at(
     client: &reqwest::Client,
     base: &str,
-) -> anyhow::Result<BTreeMap<u64, Value>> {
+) -> anyhow::Result<BTreeMap<u64, Article>> {
     let mut articles = BTreeMap::new();
     loop {
         let url = format!("{base}/api/articles?offset={}&limit=1000", articles.len());
@@ -85,9 +89,10 @@ pub async fn all_articles_at(
         let page: Value = response.json().await.explain(format!("reading {url}"))?;
         let items = page["items"].as_array().context("the list has no items")?;
         for item in items {
-            let id = item["id"].as_u64().context("an article without an integer id")?;
-            if articles.insert(id, item.clone()).is_some() {
-                bail!("article {id} is listed twice");
+            let article = Article::deserialize(item)
+                .explain(format!("the list holds something other than an article: {item}"))?;
+            if let Some(twice) = articles.insert(article.id, article) {
+                bail!("article {} is listed twice", twice.id);
             }
         }
         let total = page["total"].as_u64().context("the list has no total")? as usize;

@@ -15,7 +15,13 @@ mod http;
 mod steps;
 mod world;
 
-use std::{fs::File, io, path::PathBuf, process::ExitCode};
+use std::{
+    fs::File,
+    io,
+    path::PathBuf,
+    process::ExitCode,
+    sync::{Arc, Mutex},
+};
 
 use cucumber::{
     World as _, WriterExt as _, event::ScenarioFinished, writer, writer::Coloring,
@@ -59,6 +65,9 @@ async fn run() -> io::Result<()> {
     let junit = File::create(reports.join("junit.xml"))?;
     let json = File::create(reports.join("cucumber.json"))?;
 
+    // Each scenario keeps its own perf entries; the after hook moves them here.
+    let perf = Arc::new(Mutex::new(Vec::new()));
+    let collected = Arc::clone(&perf);
     let outcome = LithairWorld::cucumber()
         .max_concurrent_scenarios(CONCURRENT_SCENARIOS)
         .with_writer(
@@ -69,16 +78,20 @@ async fn run() -> io::Result<()> {
                 .normalized(),
         )
         .fail_on_skipped()
-        .after(|_feature, _rule, _scenario, finished, world| {
+        .after(move |_feature, _rule, _scenario, finished, world| {
+            let perf = Arc::clone(&collected);
             Box::pin(async move {
                 if let Some(world) = world {
+                    let entries = std::mem::take(&mut world.perf.entries);
+                    perf.lock().unwrap_or_else(|p| p.into_inner()).extend(entries);
                     world.finish(matches!(finished, ScenarioFinished::StepPassed)).await;
                 }
             })
         })
         .run(features_dir())
         .await;
-    let perf = serde_json::to_vec_pretty(&steps::perf_reports()).map_err(io::Error::other)?;
+    let perf = std::mem::take(&mut *perf.lock().unwrap_or_else(|p| p.into_inner()));
+    let perf = serde_json::to_vec_pretty(&perf).map_err(io::Error::other)?;
     std::fs::write(reports.join("perf.json"), perf)?;
     println!("harness: reports in {}", reports.display());
     if outcome.execution_has_failed() {

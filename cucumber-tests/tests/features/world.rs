@@ -1,5 +1,14 @@
 //! One scenario's world: its own directory, the server it drives, and what it has seen.
 //!
+//! The world is grouped by what each part is for, so a step touches only the part it needs:
+//!
+//! - [`Server`]: the server under test — its files, how it is started, the running process;
+//! - [`Expected`]: what the server must hold, built from what the scenario *sent* and the ids
+//!   the server assigned (never from what the server answered);
+//! - [`Perf`]: load reports and measurements, moved into `perf.json` when the scenario ends;
+//! - [`Crashes`]: bookkeeping around crashes, refusals and deliberate damage to the log;
+//! - [`Answers`]: the last answers kept for the Then steps that judge them.
+//!
 //! Each scenario gets a fresh temporary directory holding the server's data and its log, so
 //! scenarios never share state and can run concurrently. When the scenario ends, the after
 //! hook (`main.rs`) calls [`LithairWorld::finish`]: the server is stopped, and the directory is
@@ -9,95 +18,175 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    time::Duration,
+    process::ExitStatus,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
 use cucumber_tests::{
     loadgen::LoadReport,
+    model::{Article, Comment},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{explain::Explain, http::Reply};
 
 #[derive(Debug, cucumber::World)]
 #[world(init = Self::new)]
 pub struct LithairWorld {
+    pub server: Server,
+    pub http: reqwest::Client,
+    pub expected: Expected,
+    pub perf: Perf,
+    pub crashes: Crashes,
+    pub answers: Answers,
+}
+
+/// The server under test: where its files are, how the next start looks, and the process.
+#[derive(Debug)]
+pub struct Server {
     /// `None` once the scenario is finished (deleted, or kept for inspection).
     scenario_dir: Option<tempfile::TempDir>,
     pub data_dir: PathBuf,
+    /// The server's stderr, appended across restarts.
     pub log_file: PathBuf,
     /// `--durability` for the next start; `None` leaves the server's default.
     pub durability: Option<String>,
     /// Further arguments for the next start (snapshots, …).
-    pub server_args: Vec<String>,
-    pub server: Option<ServerProcess>,
-    pub http: reqwest::Client,
-    /// Articles as this scenario last saw them acknowledged, by id; deleted ones are removed.
-    pub articles: BTreeMap<u64, Value>,
-    /// Every article id the server acknowledged creating, in the order the answers came.
-    pub created_ids: Vec<u64>,
-    pub deleted_ids: Vec<u64>,
-    pub last_user_id: Option<u64>,
-    pub last_comment: Option<Value>,
-    pub last_reply: Option<Reply>,
-    /// A copy of the log taken before damaging it, or before a step that must not write.
-    pub saved_log: Option<Vec<u8>>,
-    /// Where the log was damaged: byte offset of the record, and the sequence number before it.
-    pub damaged_at: Option<(u64, u64)>,
-    /// Answers (status, body) read off a raw connection, in order.
-    pub pipelined: Vec<(u16, String)>,
-    pub bad_answers: Vec<crate::steps::BadAnswer>,
-    /// How a server that refused to start exited, and what it logged.
-    pub refusal: Option<(std::process::ExitStatus, String)>,
-    /// Median start-up times (ms) with and without snapshots.
-    pub restart_comparison: Option<(f64, f64)>,
-    /// Most writes that can have been in flight, unacknowledged, across the crashes so far.
-    pub in_flight_at_crashes: usize,
-    /// Reports of the load steps, in order.
-    pub loads: Vec<LoadReport>,
+    pub args: Vec<String>,
+    pub process: Option<ServerProcess>,
     /// Wall-clock time of the last start, from spawn to healthy.
     pub last_start: Option<Duration>,
 }
 
+/// What the server must hold, as the scenario's own requests say.
+#[derive(Debug, Default)]
+pub struct Expected {
+    /// Live articles as the scenario last sent them and had them acknowledged, by id.
+    pub articles: BTreeMap<u64, Article>,
+    /// Every article id the server acknowledged creating, in the order the answers came.
+    pub created_ids: Vec<u64>,
+    pub deleted_ids: Vec<u64>,
+    pub last_user_id: Option<u64>,
+    /// The last comment acknowledged, as sent, with the id the server assigned.
+    pub last_comment: Option<Comment>,
+}
+
+/// Load reports and measurements of this scenario.
+#[derive(Debug, Default)]
+pub struct Perf {
+    /// Reports of the load steps, in order, for the Then steps that judge them.
+    pub loads: Vec<LoadReport>,
+    /// Entries for `target/cucumber/perf.json`, in order; the after hook collects them.
+    pub entries: Vec<Value>,
+    /// Median start-up times (ms) with and without snapshots.
+    pub restart_comparison: Option<(f64, f64)>,
+}
+
+/// Crashes, refusals and damage done to the log on purpose.
+#[derive(Debug, Default)]
+pub struct Crashes {
+    /// Most writes that can have been in flight, unacknowledged, across the crashes so far.
+    pub in_flight: usize,
+    /// How a server that refused to start exited, and what it logged.
+    pub refusal: Option<(ExitStatus, String)>,
+    /// A copy of the log taken before damaging it, or before a step that must not write.
+    pub saved_log: Option<Vec<u8>>,
+    /// Where the log was damaged: byte offset of the record, and the sequence number before it.
+    pub damaged_at: Option<(u64, u64)>,
+}
+
+/// Answers kept for the Then steps.
+#[derive(Debug, Default)]
+pub struct Answers {
+    pub last_reply: Option<Reply>,
+    /// Answers (status, body) read off a raw connection, in order.
+    pub raw: Vec<(u16, String)>,
+    /// One per row of the bad-requests table.
+    pub bad: Vec<BadAnswer>,
+}
+
+/// The answer to one row of the bad-requests table, beside what the row expected.
+#[derive(Debug, Clone)]
+pub struct BadAnswer {
+    pub case: String,
+    /// (status, error code)
+    pub expected: (String, String),
+    pub status: u16,
+    pub body: String,
+}
+
 impl LithairWorld {
     fn new() -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("lithair-scenario-").tempdir()?;
-        let log_file = dir.path().join("server.log");
-        process::create_log(&log_file)?;
         Ok(LithairWorld {
-            data_dir: dir.path().join("data"),
-            log_file,
-            scenario_dir: Some(dir),
-            durability: None,
-            server_args: Vec::new(),
-            server: None,
+            server: Server::new()?,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 // Below the server's idle timeout, so a pooled connection is never reused just
                 // as the server closes it.
                 .pool_idle_timeout(Duration::from_secs(5))
                 .build()?,
-            articles: BTreeMap::new(),
-            created_ids: Vec::new(),
-            deleted_ids: Vec::new(),
-            last_user_id: None,
-            last_comment: None,
-            last_reply: None,
-            saved_log: None,
-            damaged_at: None,
-            pipelined: Vec::new(),
-            bad_answers: Vec::new(),
-            refusal: None,
-            restart_comparison: None,
-            in_flight_at_crashes: 0,
-            loads: Vec::new(),
+            expected: Expected::default(),
+            perf: Perf::default(),
+            crashes: Crashes::default(),
+            answers: Answers::default(),
+        })
+    }
+
+    /// Keep a load step's report for the Then steps, and for perf.json.
+    pub fn record_load(&mut self, report: LoadReport) {
+        println!("    load: {}", report.summary_line());
+        let mut entry = report.to_json();
+        entry["scenario_dir"] = json!(self.server.dir().display().to_string());
+        self.perf.entries.push(entry);
+        self.perf.loads.push(report);
+    }
+
+    /// End of scenario: stop the server, then delete the directory or keep it for a look.
+    pub async fn finish(&mut self, passed: bool) {
+        self.server.finish(passed).await;
+    }
+}
+
+impl Expected {
+    /// An article the server acknowledged creating: as the client sent it, under the id the
+    /// server assigned.
+    pub fn remember_created(&mut self, article: Article) {
+        self.created_ids.push(article.id);
+        self.articles.insert(article.id, article);
+    }
+
+    /// An article the server acknowledged replacing, as the client sent it.
+    pub fn remember_updated(&mut self, article: Article) {
+        self.articles.insert(article.id, article);
+    }
+
+    /// An article the server acknowledged deleting.
+    pub fn remember_deleted(&mut self, id: u64) {
+        self.articles.remove(&id);
+        self.deleted_ids.push(id);
+    }
+}
+
+impl Server {
+    fn new() -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("lithair-scenario-").tempdir()?;
+        let log_file = dir.path().join("server.log");
+        process::create_log(&log_file)?;
+        Ok(Server {
+            data_dir: dir.path().join("data"),
+            log_file,
+            scenario_dir: Some(dir),
+            durability: None,
+            args: Vec::new(),
+            process: None,
             last_start: None,
         })
     }
 
+    /// The scenario's own directory.
     pub fn dir(&self) -> &Path {
         self.scenario_dir.as_ref().expect("the scenario is running").path()
     }
@@ -120,31 +209,32 @@ impl LithairWorld {
         if let Some(durability) = &self.durability {
             args.extend(["--durability".to_string(), durability.clone()]);
         }
-        args.extend(self.server_args.iter().cloned());
+        args.extend(self.args.iter().cloned());
         ServerSpec { data_dir: self.data_dir.clone(), log_file: self.log_file.clone(), args }
     }
 
-    pub async fn start_server(&mut self) -> anyhow::Result<()> {
-        if self.server.is_some() {
+    pub async fn start(&mut self) -> anyhow::Result<()> {
+        if self.process.is_some() {
             bail!("a server is already running in this scenario");
         }
-        let started = std::time::Instant::now();
-        let server = ServerProcess::start(&self.spec()).await?;
+        let started = Instant::now();
+        let process = ServerProcess::start(&self.spec()).await?;
         self.last_start = Some(started.elapsed());
-        self.server = Some(server);
+        self.process = Some(process);
         Ok(())
     }
 
-    pub fn server(&self) -> anyhow::Result<&ServerProcess> {
-        self.server.as_ref().context("no server is running in this scenario")
+    pub fn running(&self) -> anyhow::Result<&ServerProcess> {
+        self.process.as_ref().context("no server is running in this scenario")
+    }
+
+    /// The running server, handed over to be stopped or killed.
+    pub fn take(&mut self) -> anyhow::Result<ServerProcess> {
+        self.process.take().context("no server is running in this scenario")
     }
 
     pub fn url(&self, path: &str) -> anyhow::Result<String> {
-        Ok(self.server()?.url(path))
-    }
-
-    pub fn take_server(&mut self) -> anyhow::Result<ServerProcess> {
-        self.server.take().context("no server is running in this scenario")
+        Ok(self.running()?.url(path))
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -159,14 +249,14 @@ impl LithairWorld {
             .explain(format!("cannot read {}", self.log_path().display()))
     }
 
-    pub fn server_log(&self) -> String {
+    /// What the server logged so far, across restarts.
+    pub fn log(&self) -> String {
         process::read_log(&self.log_file)
     }
 
-    /// End of scenario: stop the server, then delete the directory or keep it for a look.
-    pub async fn finish(&mut self, passed: bool) {
-        if let Some(server) = self.server.take()
-            && let Err(err) = server.stop().await
+    async fn finish(&mut self, passed: bool) {
+        if let Some(process) = self.process.take()
+            && let Err(err) = process.stop().await
         {
             eprintln!("harness: the server did not stop cleanly: {err:#}");
         }

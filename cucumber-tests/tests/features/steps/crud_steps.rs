@@ -9,9 +9,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use cucumber_tests::{
+    model::{ArticleInput, Comment, article_checksum},
+    workloads::ModifyArticles,
+};
+
 use crate::{
     explain::Explain,
-    http::{self, article_body, expect, send},
+    http::{self, expect, numbered_article, send},
     world::LithairWorld,
 };
 
@@ -20,10 +25,9 @@ use crate::{
 #[when(expr = "je crée {int} articles rapidement")]
 async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     for _ in 0..count {
-        let n = world.created_ids.len();
-        let article =
-            expect(world, Method::POST, "/api/articles", Some(&article_body(n)), 201).await?;
-        remember_created(world, article)?;
+        let sent = numbered_article(world.expected.created_ids.len());
+        let answer = expect(world, Method::POST, "/api/articles", Some(&json!(sent)), 201).await?;
+        world.expected.remember_created(sent.with_id(assigned_id(&answer)?));
     }
     Ok(())
 }
@@ -51,9 +55,9 @@ async fn workers_each_create(
 }
 
 /// One task per entry of `plan`, each creating that many articles, all at once; every answer
-/// is checked and every acknowledged article remembered.
+/// is checked and every acknowledged article remembered as it was sent.
 async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow::Result<()> {
-    let url = world.url("/api/articles")?;
+    let url = world.server.url("/api/articles")?;
     let created = Arc::new(Mutex::new(Vec::new()));
     let tasks: Vec<_> = plan
         .iter()
@@ -62,15 +66,12 @@ async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow
             let (client, url, created) = (world.http.clone(), url.clone(), Arc::clone(&created));
             tokio::spawn(async move {
                 for i in 0..count {
-                    let body = article_body(worker * 1_000_000 + i);
-                    let response = client.post(&url).json(&body).send().await?;
+                    let sent = numbered_article(worker * 1_000_000 + i);
+                    let response = client.post(&url).json(&sent).send().await?;
                     let status = response.status();
-                    let article: Value = response.json().await?;
-                    ensure!(
-                        status == 201,
-                        "worker {worker}: expected 201, got {status}: {article}"
-                    );
-                    created.lock().await.push(article);
+                    let answer: Value = response.json().await?;
+                    ensure!(status == 201, "worker {worker}: expected 201, got {status}: {answer}");
+                    created.lock().await.push(sent.with_id(assigned_id(&answer)?));
                 }
                 anyhow::Ok(())
             })
@@ -81,31 +82,26 @@ async fn create_concurrently(world: &mut LithairWorld, plan: &[usize]) -> anyhow
     }
     let created = std::mem::take(&mut *created.lock().await);
     for article in created {
-        remember_created(world, article)?;
+        world.expected.remember_created(article);
     }
     Ok(())
 }
 
-fn remember_created(world: &mut LithairWorld, article: Value) -> anyhow::Result<()> {
-    let id = article["id"].as_u64().with_context(|| format!("no integer id in {article}"))?;
-    world.created_ids.push(id);
-    world.articles.insert(id, article);
-    Ok(())
+/// The id the server gave to what it acknowledged creating.
+fn assigned_id(answer: &Value) -> anyhow::Result<u64> {
+    answer["id"].as_u64().with_context(|| format!("no integer id in {answer}"))
 }
 
 #[when(expr = "I modify {int} article(s)")]
 async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
-    let ids: Vec<u64> = world.articles.keys().copied().take(count).collect();
+    let ids: Vec<u64> = world.expected.articles.keys().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to modify", ids.len());
     for id in ids {
-        let body = json!({"title": format!("Modified article {id}"), "content": format!("New content of {id}")});
-        let article =
-            expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200).await?;
-        ensure!(
-            article["title"] == body["title"],
-            "the answer does not show the change: {article}"
-        );
-        world.articles.insert(id, article);
+        let sent = ModifyArticles::input(id);
+        let path = format!("/api/articles/{id}");
+        let answer = expect(world, Method::PUT, &path, Some(&json!(sent)), 200).await?;
+        ensure!(answer["title"] == sent.title, "the answer does not show the change: {answer}");
+        world.expected.remember_updated(sent.with_id(id));
     }
     Ok(())
 }
@@ -114,7 +110,7 @@ async fn modify_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
 #[given(expr = "I have deleted {int} article(s)")]
 async fn delete_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     // Delete from the end, so that "modify then delete" touches overlapping and distinct ones.
-    let ids: Vec<u64> = world.articles.keys().rev().copied().take(count).collect();
+    let ids: Vec<u64> = world.expected.articles.keys().rev().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to delete", ids.len());
     for id in ids {
         let reply = send(world, Method::DELETE, &format!("/api/articles/{id}"), None).await?;
@@ -124,41 +120,42 @@ async fn delete_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
             reply.status,
             reply.body
         );
-        world.articles.remove(&id);
-        world.deleted_ids.push(id);
+        world.expected.remember_deleted(id);
     }
     Ok(())
 }
 
 #[when("I try to modify an article that does not exist")]
 async fn modify_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let id = world.created_ids.iter().max().map_or(0, |max| max + 1000);
+    let id = world.expected.created_ids.iter().max().map_or(0, |max| max + 1000);
     let body = json!({"title": "Ghost", "content": "Nobody home"});
-    world.last_reply =
+    world.answers.last_reply =
         Some(send(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body)).await?);
     Ok(())
 }
 
 #[when("I try to modify the deleted article")]
 async fn modify_deleted(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let id = *world.deleted_ids.last().context("no article was deleted in this scenario")?;
+    let id =
+        *world.expected.deleted_ids.last().context("no article was deleted in this scenario")?;
     let body = json!({"title": "Back", "content": "From the dead"});
-    world.last_reply =
+    world.answers.last_reply =
         Some(send(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body)).await?);
     Ok(())
 }
 
 #[when("I try to delete the deleted article again")]
 async fn delete_deleted(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let id = *world.deleted_ids.last().context("no article was deleted in this scenario")?;
-    world.last_reply =
+    let id =
+        *world.expected.deleted_ids.last().context("no article was deleted in this scenario")?;
+    world.answers.last_reply =
         Some(send(world, Method::DELETE, &format!("/api/articles/{id}"), None).await?);
     Ok(())
 }
 
 #[then("the request is refused as not found")]
 async fn refused_as_not_found(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let reply = world.last_reply.as_ref().context("no request was sent")?;
+    let reply = world.answers.last_reply.as_ref().context("no request was sent")?;
     ensure!(
         reply.status == 404 && reply.error_code() == Some("not_found"),
         "expected 404 not_found, got {}: {}",
@@ -181,16 +178,16 @@ async fn server_reports_active(world: &mut LithairWorld, count: usize) -> anyhow
 #[then(expr = "all {int} articles are persisted")]
 async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     ensure!(
-        world.articles.len() == count,
+        world.expected.articles.len() == count,
         "this scenario knows {} articles, not {count}",
-        world.articles.len()
+        world.expected.articles.len()
     );
     let served = http::all_articles(world).await?;
-    for (id, expected) in &world.articles {
+    for (id, expected) in &world.expected.articles {
         let Some(actual) = served.get(id) else { bail!("article {id} is missing") };
         ensure!(
             actual == expected,
-            "article {id} changed:\n  expected {expected}\n  served   {actual}"
+            "article {id} changed:\n  expected {expected:?}\n  served   {actual:?}"
         );
     }
     ensure!(served.len() == count, "the server serves {} articles, expected {count}", served.len());
@@ -200,7 +197,7 @@ async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<(
 #[then(expr = "the article ids run from {int} to {int} without gaps")]
 async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> anyhow::Result<()> {
     let ids: Vec<u64> =
-        world.created_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        world.expected.created_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
     let expected: Vec<u64> = (first..=last).collect();
     ensure!(
         ids == expected,
@@ -220,11 +217,11 @@ async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> an
 
 #[then("the article ids are unique")]
 async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let unique: BTreeSet<u64> = world.created_ids.iter().copied().collect();
+    let unique: BTreeSet<u64> = world.expected.created_ids.iter().copied().collect();
     ensure!(
-        unique.len() == world.created_ids.len(),
+        unique.len() == world.expected.created_ids.len(),
         "{} ids were given out more than once",
-        world.created_ids.len() - unique.len()
+        world.expected.created_ids.len() - unique.len()
     );
     Ok(())
 }
@@ -232,13 +229,11 @@ async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[then("every article's checksum is valid over HTTP")]
 async fn checksums_valid_over_http(world: &mut LithairWorld) -> anyhow::Result<()> {
     for (id, article) in http::all_articles(world).await? {
-        let title = article["title"].as_str().context("no title")?;
-        let content = article["content"].as_str().context("no content")?;
-        let expected = cucumber_tests::raftlog::article_checksum(title, content);
         ensure!(
-            article["checksum"] == expected.as_str(),
-            "article {id}: checksum {} != {expected}",
-            article["checksum"]
+            article.checksum_is_valid(),
+            "article {id}: checksum {} != {}",
+            article.checksum,
+            article_checksum(&article.title, &article.content)
         );
     }
     Ok(())
@@ -256,37 +251,40 @@ async fn perform_actions(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
 }
 
 async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
-    let last_article = || world.created_ids.last().copied().context("no article created yet");
+    let last_article =
+        || world.expected.created_ids.last().copied().context("no article created yet");
     match action {
         "create an article" => create_articles(world, 1).await,
         "register a user" => {
             let body = json!({"name": "Ada Lovelace", "email": "ada@example.org"});
             let user = expect(world, Method::POST, "/api/users", Some(&body), 201).await?;
-            world.last_user_id = Some(user["id"].as_u64().context("user without id")?);
+            world.expected.last_user_id = Some(assigned_id(&user)?);
             Ok(())
         }
         "modify the article" => {
             let id = last_article()?;
-            let body = json!({"title": "Modified", "content": "Changed"});
-            let article =
-                expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&body), 200)
-                    .await?;
-            world.articles.insert(id, article);
+            let sent = ArticleInput::new("Modified", "Changed");
+            expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&json!(sent)), 200)
+                .await?;
+            world.expected.remember_updated(sent.with_id(id));
             Ok(())
         }
         "comment on the article" => {
-            let id = last_article()?;
-            let user_id = world.last_user_id.context("no user registered yet")?;
-            let body = json!({"user_id": user_id, "body": "A thoughtful comment"});
-            let path = format!("/api/articles/{id}/comments");
-            world.last_comment = Some(expect(world, Method::POST, &path, Some(&body), 201).await?);
+            let article_id = last_article()?;
+            let user_id = world.expected.last_user_id.context("no user registered yet")?;
+            let body = "A thoughtful comment";
+            let sent = json!({"user_id": user_id, "body": body});
+            let path = format!("/api/articles/{article_id}/comments");
+            let answer = expect(world, Method::POST, &path, Some(&sent), 201).await?;
+            let id = assigned_id(&answer)?;
+            world.expected.last_comment =
+                Some(Comment { id, article_id, user_id, body: body.to_owned() });
             Ok(())
         }
         "delete the article" => {
             let id = last_article()?;
             expect(world, Method::DELETE, &format!("/api/articles/{id}"), None, 204).await?;
-            world.articles.remove(&id);
-            world.deleted_ids.push(id);
+            world.expected.remember_deleted(id);
             Ok(())
         }
         other => bail!(

@@ -19,7 +19,6 @@ use cucumber_tests::{
     workloads::CreateArticles,
 };
 
-use super::load_steps::remember_created;
 use crate::{http, world::LithairWorld};
 
 /// Writers during a crash: each has at most one request in flight.
@@ -34,7 +33,7 @@ async fn interrupt_under_load(
     kill: bool,
 ) -> anyhow::Result<()> {
     let workload = Arc::new(CreateArticles::new(ARTICLE_BYTES));
-    let addr = world.server()?.addr();
+    let addr = world.server.running()?.addr();
     let config =
         LoadConfig::closed_duration(WRITERS, Duration::from_secs(120)).with_label("writers");
     let writers = {
@@ -42,12 +41,12 @@ async fn interrupt_under_load(
         tokio::spawn(async move { loadgen::run(addr, &config, workload).await })
     };
     tokio::time::sleep(delay).await;
-    let server = world.take_server()?;
+    let server = world.server.take()?;
     let stopped = if kill { server.kill().await.map(|_| ()) } else { stop_cleanly(server).await };
     writers.abort();
     let _ = writers.await;
-    remember_created(world, &workload);
-    world.in_flight_at_crashes += WRITERS;
+    workload.acknowledged_articles().into_iter().for_each(|a| world.expected.remember_created(a));
+    world.crashes.in_flight += WRITERS;
     stopped
 }
 
@@ -83,7 +82,7 @@ async fn killed_under_load(world: &mut LithairWorld, times: usize) -> anyhow::Re
             .await
             .with_context(|| format!("crash {}", round + 1))?;
         // The server must come back on its own log every time: a torn tail is cut, not fatal.
-        world.start_server().await.with_context(|| format!("restart after crash {}", round + 1))?;
+        world.server.start().await.with_context(|| format!("restart after crash {}", round + 1))?;
     }
     Ok(())
 }
@@ -96,29 +95,29 @@ async fn stopped_under_load(world: &mut LithairWorld) -> anyhow::Result<()> {
 /// Every acknowledged article is served and in the log, exactly as acknowledged.
 #[then("every acknowledged write is present")]
 async fn every_acknowledged_present(world: &mut LithairWorld) -> anyhow::Result<()> {
-    ensure!(!world.articles.is_empty(), "no write was acknowledged");
+    ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
     let served = http::all_articles(world).await?;
     let missing: Vec<u64> =
-        world.articles.keys().filter(|id| !served.contains_key(id)).copied().collect();
+        world.expected.articles.keys().filter(|id| !served.contains_key(id)).copied().collect();
     ensure!(
         missing.is_empty(),
         "{} acknowledged articles are gone, e.g. {:?}",
         missing.len(),
         &missing[..missing.len().min(10)]
     );
-    for (id, expected) in &world.articles {
+    for (id, expected) in &world.expected.articles {
         ensure!(&served[id] == expected, "article {id} is not as acknowledged");
     }
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
     let replay = log.replay();
-    for id in world.articles.keys() {
+    for id in world.expected.articles.keys() {
         ensure!(
             replay.articles.contains_key(id),
             "acknowledged article {id} is served but not in the log"
         );
     }
-    println!("    {} acknowledged writes, all present", world.articles.len());
+    println!("    {} acknowledged writes, all present", world.expected.articles.len());
     Ok(())
 }
 
@@ -127,28 +126,31 @@ async fn every_acknowledged_present(world: &mut LithairWorld) -> anyhow::Result<
 #[then("only writes in flight at a crash can be unaccounted for")]
 async fn only_in_flight_unaccounted(world: &mut LithairWorld) -> anyhow::Result<()> {
     let served: BTreeSet<u64> = http::all_articles(world).await?.into_keys().collect();
-    let acknowledged: BTreeSet<u64> = world.articles.keys().copied().collect();
+    let acknowledged: BTreeSet<u64> = world.expected.articles.keys().copied().collect();
     let unacknowledged = served.difference(&acknowledged).count();
     println!(
         "    {unacknowledged} articles survived without their acknowledgement reaching a client"
     );
     ensure!(
-        unacknowledged <= world.in_flight_at_crashes,
+        unacknowledged <= world.crashes.in_flight,
         "{unacknowledged} unacknowledged articles survived, but at most {} requests were in flight",
-        world.in_flight_at_crashes
+        world.crashes.in_flight
     );
     Ok(())
 }
 
 #[then(expr = "at least {int}% of the acknowledged writes survived")]
 async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
-    ensure!(!world.articles.is_empty(), "no write was acknowledged");
+    ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
     let served = http::all_articles(world).await?;
-    let kept = world.articles.keys().filter(|id| served.contains_key(id)).count();
-    let share = kept as f64 * 100.0 / world.articles.len() as f64;
-    println!("    {kept} of {} acknowledged writes survived ({share:.2}%)", world.articles.len());
-    crate::steps::perf_note(
-        serde_json::json!({"label": "async crash survival", "acknowledged": world.articles.len(), "survived": kept}),
+    let kept = world.expected.articles.keys().filter(|id| served.contains_key(id)).count();
+    let share = kept as f64 * 100.0 / world.expected.articles.len() as f64;
+    println!(
+        "    {kept} of {} acknowledged writes survived ({share:.2}%)",
+        world.expected.articles.len()
+    );
+    world.perf.entries.push(
+        serde_json::json!({"label": "async crash survival", "acknowledged": world.expected.articles.len(), "survived": kept}),
     );
     ensure!(share >= percent as f64, "only {share:.2}% of the acknowledged writes survived");
     Ok(())

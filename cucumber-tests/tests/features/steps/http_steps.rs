@@ -17,7 +17,11 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::{explain::Explain, http::article_body, world::LithairWorld};
+use crate::{
+    explain::Explain,
+    http::numbered_article,
+    world::{BadAnswer, LithairWorld},
+};
 
 const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -26,12 +30,13 @@ async fn create_and_read_on_one_connection(
     world: &mut LithairWorld,
     count: usize,
 ) -> anyhow::Result<()> {
-    let stream = TcpStream::connect(world.server()?.addr()).await?;
+    let stream = TcpStream::connect(world.server.running()?.addr()).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let connection = tokio::spawn(connection);
     for n in 0..count {
-        let body = serde_json::to_vec(&article_body(n))?;
+        let sent = numbered_article(n);
+        let body = serde_json::to_vec(&sent)?;
         let post = hyper::Request::post("/api/articles")
             .header("host", "lithair")
             .header("content-type", "application/json")
@@ -49,8 +54,7 @@ async fn create_and_read_on_one_connection(
             status == 200 && read == created,
             "reading article {id} back gave {status}: {read}"
         );
-        world.created_ids.push(id);
-        world.articles.insert(id, created);
+        world.expected.remember_created(sent.with_id(id));
     }
     drop(sender);
     // The connection task ends cleanly only if the server kept it open for every request.
@@ -83,9 +87,9 @@ async fn pipelined(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> 
         wire.push_str(&raw_request(method, path, Some("application/json"), body.as_bytes(), "")?);
         wire.push_str(body);
     }
-    let mut stream = TcpStream::connect(world.server()?.addr()).await?;
+    let mut stream = TcpStream::connect(world.server.running()?.addr()).await?;
     stream.write_all(wire.as_bytes()).await?;
-    world.pipelined = read_responses(&mut stream, table.rows.len() - 1).await?;
+    world.answers.raw = read_responses(&mut stream, table.rows.len() - 1).await?;
     Ok(())
 }
 
@@ -94,12 +98,12 @@ async fn answers_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resu
     let table = step.table.as_ref().context("the step needs a table: status | contains")?;
     let expected = &table.rows[1..];
     ensure!(
-        world.pipelined.len() == expected.len(),
+        world.answers.raw.len() == expected.len(),
         "{} answers for {} expected",
-        world.pipelined.len(),
+        world.answers.raw.len(),
         expected.len()
     );
-    for (i, ((status, body), row)) in world.pipelined.iter().zip(expected).enumerate() {
+    for (i, ((status, body), row)) in world.answers.raw.iter().zip(expected).enumerate() {
         let [want_status, want_text] = row.as_slice() else {
             bail!("each row needs status | contains")
         };
@@ -119,21 +123,21 @@ async fn answers_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resu
 
 #[when("I send a request asking the server to close the connection")]
 async fn connection_close(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let mut stream = TcpStream::connect(world.server()?.addr()).await?;
+    let mut stream = TcpStream::connect(world.server.running()?.addr()).await?;
     stream
         .write_all(raw_request("GET", "/health", None, b"", "connection: close\r\n")?.as_bytes())
         .await?;
     let mut everything = Vec::new();
     let closed = tokio::time::timeout(ANSWER_DEADLINE, stream.read_to_end(&mut everything)).await;
     ensure!(closed.is_ok(), "the server kept the connection open after `Connection: close`");
-    world.pipelined =
+    world.answers.raw =
         parse_responses(&everything, 1).context("no complete answer before the close")?;
     Ok(())
 }
 
 #[then("the server answers and closes the connection")]
 async fn answered_and_closed(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let (status, _) = world.pipelined.first().context("no answer")?;
+    let (status, _) = world.answers.raw.first().context("no answer")?;
     ensure!(*status == 200, "the answer was {status}");
     Ok(())
 }
@@ -156,14 +160,14 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
         column("status")?,
         column("error code")?,
     ];
-    world.saved_log = Some(std::fs::read(world.log_path()).unwrap_or_default());
-    world.bad_answers.clear();
+    world.crashes.saved_log = Some(std::fs::read(world.server.log_path()).unwrap_or_default());
+    world.answers.bad.clear();
     for row in &table.rows[1..] {
         let [case, method, path, media, body, status, code] = columns.map(|c| row[c].as_str());
         let media = Some(media).filter(|m| !m.is_empty() && *m != "none");
         let (got_status, got_body) =
             send_raw(world, method, path, media, &expand_body(body)).await?;
-        world.bad_answers.push(BadAnswer {
+        world.answers.bad.push(BadAnswer {
             case: case.to_owned(),
             expected: (status.to_owned(), code.to_owned()),
             status: got_status,
@@ -173,19 +177,12 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
     Ok(())
 }
 
-#[derive(Debug, Clone)]
-pub struct BadAnswer {
-    case: String,
-    expected: (String, String),
-    status: u16,
-    body: String,
-}
-
 #[then("each bad request was rejected with its status and error code")]
 async fn each_rejected(world: &mut LithairWorld) -> anyhow::Result<()> {
-    ensure!(!world.bad_answers.is_empty(), "no bad request was sent");
+    ensure!(!world.answers.bad.is_empty(), "no bad request was sent");
     let wrong: Vec<String> = world
-        .bad_answers
+        .answers
+        .bad
         .iter()
         .filter(|answer| {
             let code = serde_json::from_str::<Value>(&answer.body)
@@ -214,7 +211,7 @@ async fn send_raw(
     media: Option<&str>,
     body: &[u8],
 ) -> anyhow::Result<(u16, String)> {
-    let stream = TcpStream::connect(world.server()?.addr()).await?;
+    let stream = TcpStream::connect(world.server.running()?.addr()).await?;
     let (mut reader, mut writer) = stream.into_split();
     let mut wire = raw_request(method, path, media, body, "")?.into_bytes();
     wire.extend_from_slice(body);
@@ -238,8 +235,9 @@ async fn send_raw(
 
 #[then("no event was written")]
 async fn no_event_written(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let before = world.saved_log.as_ref().context("the log was not saved before the requests")?;
-    let after = std::fs::read(world.log_path()).unwrap_or_default();
+    let before =
+        world.crashes.saved_log.as_ref().context("the log was not saved before the requests")?;
+    let after = std::fs::read(world.server.log_path()).unwrap_or_default();
     ensure!(&after == before, "the log grew from {} to {} bytes", before.len(), after.len());
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! report to `target/cucumber/perf.json`; the Then steps judge the scenario's loads.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -11,13 +11,13 @@ use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
 use cucumber_tests::{
     loadgen::{self, LoadConfig, LoadReport, Workload},
-    raftlog::article_checksum,
+    model::Article,
     workloads::{CreateArticles, DeleteArticles, ModifyArticles, ReadArticles},
 };
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::Deserialize;
 
-use crate::{http, world::LithairWorld};
+use crate::{explain::Explain, http, world::LithairWorld};
 
 /// Content of articles created by load steps, unless a step says otherwise.
 const ARTICLE_BYTES: usize = 200;
@@ -25,33 +25,13 @@ const ARTICLE_BYTES: usize = 200;
 /// allocator settle first.
 const WARMUP: Duration = Duration::from_secs(1);
 
-/// Every report of the run, for `target/cucumber/perf.json`.
-static PERF: Mutex<Vec<Value>> = Mutex::new(Vec::new());
-
-/// Add a measurement that is not a load report (a restart time, say) to perf.json.
-pub fn perf_note(note: Value) {
-    PERF.lock().unwrap_or_else(|p| p.into_inner()).push(note);
-}
-
-pub fn perf_reports() -> Vec<Value> {
-    PERF.lock().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
-fn record(world: &mut LithairWorld, report: LoadReport) {
-    println!("    load: {}", report.summary_line());
-    let mut json = report.to_json();
-    json["scenario_dir"] = json!(world.dir().display().to_string());
-    PERF.lock().unwrap_or_else(|p| p.into_inner()).push(json);
-    world.loads.push(report);
-}
-
 /// Run `config` with `workload` against the scenario's server.
 async fn run(
     world: &LithairWorld,
     config: LoadConfig,
     workload: Arc<dyn Workload>,
 ) -> anyhow::Result<LoadReport> {
-    loadgen::run(world.server()?.addr(), &config, workload).await
+    loadgen::run(world.server.running()?.addr(), &config, workload).await
 }
 
 /// Create articles through the load generator, and remember each acknowledged one exactly
@@ -63,18 +43,8 @@ async fn create_with_load(
 ) -> anyhow::Result<LoadReport> {
     let workload = Arc::new(CreateArticles::new(content_bytes));
     let report = run(world, config, workload.clone()).await?;
-    remember_created(world, &workload);
+    workload.acknowledged_articles().into_iter().for_each(|a| world.expected.remember_created(a));
     Ok(report)
-}
-
-pub fn remember_created(world: &mut LithairWorld, workload: &CreateArticles) {
-    for (id, index) in workload.acknowledged() {
-        let (title, content) = (CreateArticles::title(index), workload.content(index));
-        let checksum = article_checksum(&title, &content);
-        let article = json!({"id": id, "title": title, "content": content, "author_id": null, "checksum": checksum});
-        world.created_ids.push(id);
-        world.articles.insert(id, article);
-    }
 }
 
 #[given(expr = "{int} articles already exist")]
@@ -93,7 +63,7 @@ async fn clients_create(
 ) -> anyhow::Result<()> {
     let config = LoadConfig::closed_requests(clients, count).with_label("create");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -107,7 +77,7 @@ async fn clients_create_for(
         .with_warmup(WARMUP)
         .with_label("create for a while");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -117,13 +87,13 @@ async fn clients_read_for(
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<()> {
-    let ids: Vec<u64> = world.articles.keys().copied().collect();
+    let ids: Vec<u64> = world.expected.articles.keys().copied().collect();
     ensure!(!ids.is_empty(), "there are no articles to read");
     let config = LoadConfig::closed_duration(clients, Duration::from_secs(seconds))
         .with_warmup(WARMUP)
         .with_label("read");
     let report = run(world, config, Arc::new(ReadArticles::new(ids))).await?;
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -133,19 +103,16 @@ async fn clients_modify(
     clients: usize,
     count: usize,
 ) -> anyhow::Result<()> {
-    let ids: Vec<u64> = world.articles.keys().copied().take(count).collect();
+    let ids: Vec<u64> = world.expected.articles.keys().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to modify", ids.len());
     let config = LoadConfig::closed_requests(clients, count as u64).with_label("modify");
     let report = run(world, config, Arc::new(ModifyArticles::new(ids.clone()))).await?;
     if report.errors() == 0 {
         for id in ids {
-            let content = format!("New content of {id}");
-            let title = ModifyArticles::title(id);
-            let checksum = article_checksum(&title, &content);
-            world.articles.insert(id, json!({"id": id, "title": title, "content": content, "author_id": null, "checksum": checksum}));
+            world.expected.remember_updated(ModifyArticles::input(id).with_id(id));
         }
     }
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -155,17 +122,16 @@ async fn clients_delete(
     clients: usize,
     count: usize,
 ) -> anyhow::Result<()> {
-    let ids: Vec<u64> = world.articles.keys().rev().copied().take(count).collect();
+    let ids: Vec<u64> = world.expected.articles.keys().rev().copied().take(count).collect();
     ensure!(ids.len() == count, "only {} live articles to delete", ids.len());
     let config = LoadConfig::closed_requests(clients, count as u64).with_label("delete");
     let report = run(world, config, Arc::new(DeleteArticles::new(ids.clone()))).await?;
     if report.errors() == 0 {
         for id in ids {
-            world.articles.remove(&id);
-            world.deleted_ids.push(id);
+            world.expected.remember_deleted(id);
         }
     }
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -174,7 +140,7 @@ async fn steady_creation(world: &mut LithairWorld, rate: u64, seconds: u64) -> a
     let config =
         LoadConfig::open(20, rate as f64, Duration::from_secs(seconds)).with_label("steady create");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -187,7 +153,7 @@ async fn create_in_batches(world: &mut LithairWorld, count: u64, batch: u64) -> 
     for n in 0..count / batch {
         let config = LoadConfig::closed_requests(50, batch).with_label(format!("batch {}", n + 1));
         let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-        record(world, report);
+        world.record_load(report);
     }
     Ok(())
 }
@@ -201,7 +167,7 @@ async fn create_large(
     let config =
         LoadConfig::closed_requests(20, count).with_label(format!("create {kilobytes} KB"));
     let report = create_with_load(world, config, kilobytes * 1024).await?;
-    record(world, report);
+    world.record_load(report);
     Ok(())
 }
 
@@ -232,7 +198,9 @@ async fn traffic_mix(
         let config = LoadConfig::open(connections, rate as f64 * share / 100.0, duration)
             .with_label(kind.as_str());
         let workload: Arc<dyn Workload> = match kind.to_lowercase().as_str() {
-            "read" => Arc::new(ReadArticles::new(world.articles.keys().copied().collect())),
+            "read" => {
+                Arc::new(ReadArticles::new(world.expected.articles.keys().copied().collect()))
+            }
             "write" => writes.clone(),
             other => bail!("unknown traffic type {other:?}: Read or Write"),
         };
@@ -242,23 +210,23 @@ async fn traffic_mix(
         (total_share - 100.0).abs() < 0.01,
         "the percentages add up to {total_share}%, not 100%"
     );
-    let reports = loadgen::run_many(world.server()?.addr(), &loads).await?;
-    remember_created(world, &writes);
+    let reports = loadgen::run_many(world.server.running()?.addr(), &loads).await?;
+    writes.acknowledged_articles().into_iter().for_each(|a| world.expected.remember_created(a));
     for report in &reports {
         println!("    load: {}", report.summary_line());
     }
-    record(world, LoadReport::merge("mixed traffic", &reports)?);
+    world.record_load(LoadReport::merge("mixed traffic", &reports)?);
     Ok(())
 }
 
 fn last_load(world: &LithairWorld) -> anyhow::Result<&LoadReport> {
-    world.loads.last().context("no load has run in this scenario")
+    world.perf.loads.last().context("no load has run in this scenario")
 }
 
 #[then("every request succeeded")]
 async fn every_request_succeeded(world: &mut LithairWorld) -> anyhow::Result<()> {
-    ensure!(!world.loads.is_empty(), "no load has run in this scenario");
-    for report in &world.loads {
+    ensure!(!world.perf.loads.is_empty(), "no load has run in this scenario");
+    for report in &world.perf.loads {
         ensure!(
             report.errors() == 0 && report.warmup_errors == 0,
             "{}: {} errors (+{} in warm-up), e.g. {:?}",
@@ -313,20 +281,19 @@ async fn percentile_within(world: &mut LithairWorld, percent: u64, ms: u64) -> a
 /// acknowledged deletion too.
 #[then("every acknowledged write is in the events.raftlog file")]
 async fn acknowledged_writes_in_log(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
     let replay = log.replay();
-    for (id, expected) in &world.articles {
+    for (id, expected) in &world.expected.articles {
         let Some(logged) = replay.articles.get(id) else {
             bail!("acknowledged article {id} is not in the log")
         };
-        let logged = serde_json::to_value(logged)?;
         ensure!(
-            &logged == expected,
-            "article {id} in the log is not as acknowledged:\n  acknowledged {expected}\n  in the log   {logged}"
+            logged == expected,
+            "article {id} in the log is not as acknowledged:\n  acknowledged {expected:?}\n  in the log   {logged:?}"
         );
     }
-    for id in &world.deleted_ids {
+    for id in &world.expected.deleted_ids {
         ensure!(
             !replay.articles.contains_key(id),
             "article {id} was deleted, but the log still has it"
@@ -337,20 +304,20 @@ async fn acknowledged_writes_in_log(world: &mut LithairWorld) -> anyhow::Result<
 
 #[then("the events.raftlog file holds one ArticleCreated event per acknowledged creation")]
 async fn one_event_per_creation(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
     let logged = log.count("ArticleCreated");
     ensure!(
-        logged == world.created_ids.len(),
+        logged == world.expected.created_ids.len(),
         "{logged} ArticleCreated events for {} acknowledged creations",
-        world.created_ids.len()
+        world.expected.created_ids.len()
     );
     Ok(())
 }
 
 #[then("the server log shows no error")]
 async fn no_error_logged(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let log = world.server_log();
+    let log = world.server.log();
     let errors: Vec<&str> =
         log.lines().filter(|line| line.contains(" ERROR ") || line.contains("panicked")).collect();
     ensure!(errors.is_empty(), "the server logged errors:\n{}", errors.join("\n"));
@@ -359,14 +326,14 @@ async fn no_error_logged(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then(expr = "the events.raftlog file is at least {int} MB")]
 async fn log_at_least(world: &mut LithairWorld, megabytes: u64) -> anyhow::Result<()> {
-    let size = std::fs::metadata(world.log_path())?.len();
+    let size = std::fs::metadata(world.server.log_path())?.len();
     ensure!(size >= megabytes * 1_000_000, "the log is {:.1} MB", size as f64 / 1e6);
     Ok(())
 }
 
 #[then(expr = "a request right after is answered within {int} ms")]
 async fn probe_within(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
-    let id = *world.articles.keys().next_back().context("no article to read")?;
+    let id = *world.expected.articles.keys().next_back().context("no article to read")?;
     let started = Instant::now();
     http::expect(world, Method::GET, &format!("/api/articles/{id}"), None, 200).await?;
     let took = started.elapsed();
@@ -376,9 +343,10 @@ async fn probe_within(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
 
 #[then("every article reads back byte for byte")]
 async fn read_back_exactly(world: &mut LithairWorld) -> anyhow::Result<()> {
-    for (id, expected) in &world.articles {
+    for (id, expected) in &world.expected.articles {
         let served =
             http::expect(world, Method::GET, &format!("/api/articles/{id}"), None, 200).await?;
+        let served = Article::deserialize(&served).explain(format!("article {id} as served"))?;
         ensure!(&served == expected, "article {id} does not read back as written");
     }
     Ok(())

@@ -10,6 +10,3 @@ mod parameters;
 mod raftlog_steps;
 mod server_steps;
 mod snapshot_steps;
-
-pub use http_steps::BadAnswer;
-pub use load_steps::{perf_note, perf_reports};

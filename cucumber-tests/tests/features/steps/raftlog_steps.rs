@@ -11,7 +11,7 @@ use crate::{http, world::LithairWorld};
 
 /// Read the log and insist that every record verifies.
 async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
     Ok(log)
 }
@@ -19,7 +19,7 @@ async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
 #[then("the events.raftlog file exists")]
 #[then("le fichier events.raftlog doit exister")]
 async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let path = world.log_path();
+    let path = world.server.log_path();
     ensure!(path.is_file(), "{} does not exist", path.display());
     Ok(())
 }
@@ -69,8 +69,13 @@ async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[then("no article is missing from the events.raftlog file")]
 async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
-    let missing: Vec<u64> =
-        world.articles.keys().filter(|id| !replay.articles.contains_key(id)).copied().collect();
+    let missing: Vec<u64> = world
+        .expected
+        .articles
+        .keys()
+        .filter(|id| !replay.articles.contains_key(id))
+        .copied()
+        .collect();
     ensure!(
         missing.is_empty(),
         "{} acknowledged articles are not in the log, e.g. {:?}",
@@ -128,10 +133,9 @@ async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
     );
     for (id, article) in &replay.articles {
         let Some(live) = served.get(id) else { bail!("article {id} is in the log but not served") };
-        let from_log = serde_json::to_value(article)?;
         ensure!(
-            live == &from_log,
-            "article {id} differs:\n  served   {live}\n  from log {from_log}"
+            live == article,
+            "article {id} differs:\n  served   {live:?}\n  from log {article:?}"
         );
     }
     Ok(())
@@ -150,7 +154,7 @@ async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
 
 #[then("the comment refers to its article and its author")]
 async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let comment = world.last_comment.clone().context("no comment was made")?;
+    let comment = world.expected.last_comment.clone().context("no comment was made")?;
     let log = verified_log(world).await?;
     let record = log
         .records()
@@ -160,9 +164,8 @@ async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
     let article_id = record.data["article_id"].as_u64().context("no article_id")?;
     let user_id = record.data["user_id"].as_u64().context("no user_id")?;
     ensure!(
-        record.data["article_id"] == comment["article_id"]
-            && record.data["user_id"] == comment["user_id"],
-        "the logged comment {} is not the one acknowledged {comment}",
+        article_id == comment.article_id && user_id == comment.user_id,
+        "the logged comment {} is not the one acknowledged {comment:?}",
         record.data
     );
     let created_before = |event_type: &str, id: u64| {
@@ -183,7 +186,7 @@ async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then("the events.raftlog file has a torn last record")]
 async fn has_torn_tail(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let log = world.raftlog().await?;
+    let log = world.server.raftlog().await?;
     ensure!(
         matches!(log.health(), Health::TornTail { .. }),
         "expected a torn last record, found: {}",

@@ -8,13 +8,13 @@ use crate::world::LithairWorld;
 
 #[given("a running Lithair server")]
 async fn a_running_server(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.start_server().await
+    world.server.start().await
 }
 
 #[given(expr = "a running Lithair server with {durability} durability")]
 async fn a_running_server_with(world: &mut LithairWorld, mode: Durability) -> anyhow::Result<()> {
-    world.durability = Some(mode.0);
-    world.start_server().await
+    world.server.durability = Some(mode.0);
+    world.server.start().await
 }
 
 /// The original scenarios' form. The port is only a label: the server still binds an
@@ -27,8 +27,8 @@ async fn a_server_on_port_with_persistence(
     _port_label: u16,
     path: String,
 ) -> anyhow::Result<()> {
-    world.use_data_path(&path)?;
-    world.start_server().await
+    world.server.use_data_path(&path)?;
+    world.server.start().await
 }
 
 /// The server is started without choosing a durability mode, and that default must be the
@@ -36,11 +36,11 @@ async fn a_server_on_port_with_persistence(
 #[given("persistence is enabled by default")]
 #[given("la persistence est activée par défaut")]
 async fn persistence_by_default(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.durability = None;
-    world.start_server().await?;
+    world.server.durability = None;
+    world.server.start().await?;
     let health = crate::http::expect(world, reqwest::Method::GET, "/health", None, 200).await?;
     ensure!(health["durability"] == "fsync", "the default durability is {}", health["durability"]);
-    let server = world.take_server()?;
+    let server = world.server.take()?;
     ensure!(server.stop().await?.success(), "the server did not stop cleanly");
     Ok(())
 }
@@ -48,7 +48,7 @@ async fn persistence_by_default(world: &mut LithairWorld) -> anyhow::Result<()> 
 #[when("I stop the server")]
 #[when("the server is stopped")]
 async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let status = world.take_server()?.stop().await?;
+    let status = world.server.take()?.stop().await?;
     ensure!(status.success(), "the server did not exit cleanly after SIGTERM: {status}");
     Ok(())
 }
@@ -56,26 +56,26 @@ async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[when("the server crashes")]
 #[when("I kill the server")]
 async fn kill_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.take_server()?.kill().await?;
+    world.server.take()?.kill().await?;
     Ok(())
 }
 
 #[when("I start the server again")]
 async fn start_again(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.start_server().await
+    world.server.start().await
 }
 
 #[when("I restart the server")]
 async fn restart(world: &mut LithairWorld) -> anyhow::Result<()> {
     stop_the_server(world).await?;
-    world.start_server().await
+    world.server.start().await
 }
 
 #[when(expr = "I restart the server with {durability} durability")]
 async fn restart_with(world: &mut LithairWorld, mode: Durability) -> anyhow::Result<()> {
     stop_the_server(world).await?;
-    world.durability = Some(mode.0);
-    world.start_server().await
+    world.server.durability = Some(mode.0);
+    world.server.start().await
 }
 
 #[then("the server is healthy")]
@@ -88,18 +88,19 @@ async fn server_is_healthy(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then("the server refuses to start")]
 async fn refuses_to_start(world: &mut LithairWorld) -> anyhow::Result<()> {
-    if world.server.is_some() {
+    if world.server.process.is_some() {
         bail!("a server is running; stop it before checking that it refuses to start");
     }
-    let (status, log) = cucumber_tests::process::start_expecting_refusal(&world.spec()).await?;
+    let (status, log) =
+        cucumber_tests::process::start_expecting_refusal(&world.server.spec()).await?;
     ensure!(!status.success(), "the server exited with {status} but should report a failure");
-    world.refusal = Some((status, log));
+    world.crashes.refusal = Some((status, log));
     Ok(())
 }
 
 #[then(expr = "the server started in less than {int} seconds")]
 async fn started_within(world: &mut LithairWorld, seconds: u64) -> anyhow::Result<()> {
-    let Some(took) = world.last_start else { bail!("no server was started") };
+    let Some(took) = world.server.last_start else { bail!("no server was started") };
     ensure!(took.as_secs_f64() < seconds as f64, "starting took {took:?}");
     Ok(())
 }

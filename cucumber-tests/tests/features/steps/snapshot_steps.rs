@@ -6,6 +6,7 @@ use std::{fs, path::Path};
 use anyhow::{Context, bail, ensure};
 use cucumber::{given, then, when};
 use cucumber_tests::{
+    model::Article,
     process::{ServerProcess, ServerSpec},
     snapfile,
 };
@@ -16,8 +17,8 @@ use crate::{http, world::LithairWorld};
 
 #[given(expr = "a running Lithair server taking a snapshot every {int} events")]
 async fn server_with_snapshots(world: &mut LithairWorld, every: u64) -> anyhow::Result<()> {
-    world.server_args.extend(["--snapshot-every".into(), every.to_string()]);
-    world.start_server().await
+    world.server.args.extend(["--snapshot-every".into(), every.to_string()]);
+    world.server.start().await
 }
 
 #[given(expr = "a running Lithair server taking a snapshot every {int} events and keeping {int}")]
@@ -26,13 +27,13 @@ async fn server_with_snapshots_kept(
     every: u64,
     keep: usize,
 ) -> anyhow::Result<()> {
-    world.server_args.extend(["--snapshot-keep".into(), keep.to_string()]);
+    world.server.args.extend(["--snapshot-keep".into(), keep.to_string()]);
     server_with_snapshots(world, every).await
 }
 
 #[then(expr = "there are at least {int} snapshots")]
 async fn at_least_snapshots(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
-    let found = snapfile::list(&world.data_dir)?;
+    let found = snapfile::list(&world.server.data_dir)?;
     ensure!(
         found.len() >= count,
         "{} snapshots: {:?}",
@@ -44,8 +45,8 @@ async fn at_least_snapshots(world: &mut LithairWorld, count: usize) -> anyhow::R
 
 #[then("every snapshot is valid")]
 async fn every_snapshot_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let log = world.raftlog().await?;
-    let snapshots = snapfile::list(&world.data_dir)?;
+    let log = world.server.raftlog().await?;
+    let snapshots = snapfile::list(&world.server.data_dir)?;
     ensure!(!snapshots.is_empty(), "there is no snapshot");
     for (seq, path) in snapshots {
         snapfile::verify(&path, &log).map_err(|err| anyhow::anyhow!("snapshot {seq}: {err:#}"))?;
@@ -55,7 +56,7 @@ async fn every_snapshot_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then(expr = "writes paused less than {int} ms for each snapshot")]
 async fn snapshot_pauses(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
-    let log = world.server_log();
+    let log = world.server.log();
     let pauses: Vec<u64> = log
         .lines()
         .filter(|line| line.contains("snapshot started"))
@@ -72,19 +73,19 @@ async fn snapshot_pauses(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()
 /// exactly what a replay of the whole log gives.
 #[then("restoring from each snapshot alone gives the same articles as a full replay")]
 async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
-    ensure!(world.server.is_none(), "stop the server first, so the log is complete");
-    let log = world.raftlog().await?;
+    ensure!(world.server.process.is_none(), "stop the server first, so the log is complete");
+    let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
     let replayed = log.replay();
     ensure!(replayed.problems.is_empty(), "the log does not add up: {:?}", replayed.problems);
-    let expected: Value = serde_json::to_value(replayed.articles.values().collect::<Vec<_>>())?;
+    let expected: Vec<Article> = replayed.articles.into_values().collect();
 
-    let snapshots = snapfile::list(&world.data_dir)?;
+    let snapshots = snapfile::list(&world.server.data_dir)?;
     ensure!(!snapshots.is_empty(), "there is no snapshot");
     for (seq, snapshot) in snapshots {
-        let alone = world.dir().join(format!("restore-from-{seq}"));
+        let alone = world.server.dir().join(format!("restore-from-{seq}"));
         fs::create_dir_all(&alone)?;
-        fs::copy(world.log_path(), alone.join("events.raftlog"))?;
+        fs::copy(world.server.log_path(), alone.join("events.raftlog"))?;
         fs::copy(&snapshot, alone.join(snapshot.file_name().context("a file name")?))?;
         let spec = ServerSpec {
             data_dir: alone.clone(),
@@ -100,7 +101,7 @@ async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
                 health["startup"]
             );
             let served = http::all_articles_at(&world.http, &server.url("")).await?;
-            anyhow::Ok(serde_json::to_value(served.values().collect::<Vec<_>>())?)
+            anyhow::Ok(served.into_values().collect::<Vec<_>>())
         }
         .await;
         server.stop().await?;
@@ -117,13 +118,13 @@ async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
 /// server's own measure of each start (loading and replaying) is kept, and reported.
 #[when("I restart the server with and without its snapshots")]
 async fn restart_with_and_without(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let status = world.take_server()?.stop().await?;
+    let status = world.server.take()?.stop().await?;
     ensure!(status.success(), "the server did not stop cleanly: {status}");
     let with = timed_starts(world, 3).await?;
-    let aside = world.dir().join("snapshots-aside");
-    move_snapshots(&world.data_dir, &aside)?;
+    let aside = world.server.dir().join("snapshots-aside");
+    move_snapshots(&world.server.data_dir, &aside)?;
     let without = timed_starts(world, 3).await;
-    move_snapshots(&aside, &world.data_dir)?;
+    move_snapshots(&aside, &world.server.data_dir)?;
     let without = without?;
     for (label, starts) in [("with snapshots", &with), ("without snapshots", &without)] {
         println!(
@@ -135,21 +136,22 @@ async fn restart_with_and_without(world: &mut LithairWorld) -> anyhow::Result<()
                 .join(", ")
         );
     }
-    world.restart_comparison = Some((median(&with), median(&without)));
-    world.start_server().await
+    world.perf.restart_comparison = Some((median(&with), median(&without)));
+    world.server.start().await
 }
 
 #[then("the restart with snapshots was faster than the one without")]
 async fn snapshots_are_faster(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let Some((with, without)) = world.restart_comparison else {
+    let Some((with, without)) = world.perf.restart_comparison else {
         bail!("no restarts were measured")
     };
     println!(
         "    restart (median of 3): {with:.1} ms with snapshots, {without:.1} ms with a full replay"
     );
-    crate::steps::perf_note(
-        json!({"label": "restart", "with_snapshots_ms": with, "full_replay_ms": without}),
-    );
+    world
+        .perf
+        .entries
+        .push(json!({"label": "restart", "with_snapshots_ms": with, "full_replay_ms": without}));
     ensure!(with < without, "with snapshots {with:.1} ms, without {without:.1} ms");
     Ok(())
 }
@@ -162,7 +164,7 @@ struct TimedStart {
 async fn timed_starts(world: &mut LithairWorld, count: usize) -> anyhow::Result<Vec<TimedStart>> {
     let mut starts = Vec::new();
     for _ in 0..count {
-        world.start_server().await?;
+        world.server.start().await?;
         let health = http::expect(world, Method::GET, "/health", None, 200).await?;
         let startup = &health["startup"];
         let source = match startup["snapshot"].as_u64() {
@@ -173,7 +175,7 @@ async fn timed_starts(world: &mut LithairWorld, count: usize) -> anyhow::Result<
             millis: startup["millis"].as_f64().context("startup.millis")?,
             source,
         });
-        let status = world.take_server()?.stop().await?;
+        let status = world.server.take()?.stop().await?;
         ensure!(status.success(), "the server did not stop cleanly: {status}");
     }
     Ok(starts)

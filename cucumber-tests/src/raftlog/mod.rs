@@ -1,0 +1,24 @@
+//! The harness's own reader of `events.raftlog`, Lithair's write-ahead log.
+//!
+//! Scenarios check what the server wrote by reading the file it left on disk. They must not do it
+//! with the engine's reader: a bug in that reader would then agree with itself and hide. This module
+//! is therefore written from `docs/raftlog.md` alone and shares no code with `lithair-core`.
+//!
+//! One job per file:
+//!
+//! - `read`: splitting the file into records and validating them (line feed, checksum, JSON
+//!   fields, gapless `seq`, strictly increasing `ts`), keeping the valid prefix, and classifying
+//!   the first invalid record as a torn tail or as corruption, exactly as the document does;
+//! - `replay`: replaying Lithair's events into articles, users and comments (the types of
+//!   [`crate::model`]), reporting anything a correct server could never have written;
+//! - [`encode`]: the one way the harness writes records, for damage steps, tests and the
+//!   benchmark's log writer.
+
+pub mod encode;
+mod read;
+mod replay;
+#[cfg(test)]
+mod sample;
+
+pub use read::{Health, RaftLog, Record};
+pub use replay::Replay;

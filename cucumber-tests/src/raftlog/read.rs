@@ -1,0 +1,319 @@
+//! Reading and validating records: split the file into lines, check conditions 1 to 5 of
+//! docs/raftlog.md in order, keep the valid prefix, and classify the first invalid record as a
+//! torn tail or as corruption exactly as the document does. The reader only reports; it never
+//! repairs the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::encode::{TRAILER_CLOSING, TRAILER_LEN, TRAILER_OPENING};
+
+/// A whole `events.raftlog`, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaftLog {
+    records: Vec<Record>,
+    /// The record that ends the valid prefix, if the file does not end cleanly.
+    first_invalid: Option<InvalidRecord>,
+    file_len: u64,
+}
+
+/// One valid record of the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// Byte offset of the record's first byte in the file.
+    pub offset: u64,
+    /// Length of the record in bytes, including its line feed.
+    pub len: u64,
+    pub seq: u64,
+    /// Commit time, in microseconds since the Unix epoch.
+    pub ts: u64,
+    pub event_type: String,
+    /// The payload; `Null` when the record has none.
+    pub data: Value,
+    pub crc: u32,
+}
+
+/// How the file ends, as the document classifies its first invalid record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Health {
+    /// Every byte of the file belongs to a valid record.
+    Clean,
+    /// What a crash during an append leaves: Lithair would cut `bytes` bytes from `offset` on.
+    TornTail { offset: u64, bytes: u64 },
+    /// Damage an append-only writer cannot produce: Lithair would refuse to start.
+    /// `last_good_seq` is 0 when no record before `offset` is valid.
+    Corrupt { offset: u64, last_good_seq: u64, reason: String },
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Health::Clean => write!(f, "clean"),
+            Health::TornTail { offset, bytes } => {
+                write!(f, "torn tail of {bytes} bytes at byte offset {offset}")
+            }
+            Health::Corrupt { offset, last_good_seq, reason } => {
+                write!(
+                    f,
+                    "corrupt at byte offset {offset} (last good seq {last_good_seq}): {reason}"
+                )
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct InvalidRecord {
+    offset: u64,
+    torn: bool,
+    reason: String,
+}
+
+/// Why a record is not valid, split the way the torn-tail rule needs it.
+enum Invalid {
+    /// Breaks condition 1 or 2 (no line feed, or a checksum that does not verify): a torn tail
+    /// unless a verifying line follows.
+    Unverified(String),
+    /// Verifies but breaks condition 3, 4 or 5: always corruption.
+    Malformed(String),
+}
+
+impl RaftLog {
+    /// Reads and parses the file at `path`. Only I/O fails; problems in the content are recorded
+    /// and reported by [`RaftLog::health`].
+    pub fn read(path: &Path) -> std::io::Result<RaftLog> {
+        Ok(RaftLog::parse(&std::fs::read(path)?))
+    }
+
+    pub fn parse(bytes: &[u8]) -> RaftLog {
+        let mut records: Vec<Record> = Vec::new();
+        let mut offset = 0;
+        let mut first_invalid = None;
+        while offset < bytes.len() {
+            match read_record(bytes, offset, records.last()) {
+                Ok(record) => {
+                    offset += record.len as usize;
+                    records.push(record);
+                }
+                Err(invalid) => {
+                    first_invalid = Some(classify(bytes, offset, invalid));
+                    break;
+                }
+            }
+        }
+        RaftLog { records, first_invalid, file_len: bytes.len() as u64 }
+    }
+
+    /// The valid prefix, in file order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    pub fn health(&self) -> Health {
+        match &self.first_invalid {
+            None => Health::Clean,
+            Some(InvalidRecord { offset, torn: true, .. }) => {
+                Health::TornTail { offset: *offset, bytes: self.file_len - offset }
+            }
+            Some(InvalidRecord { offset, torn: false, reason }) => Health::Corrupt {
+                offset: *offset,
+                last_good_seq: self.last_good_seq(),
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    /// `Ok` only for a clean log; otherwise a message fit for a failing scenario.
+    pub fn verify(&self) -> Result<(), String> {
+        let Some(invalid) = &self.first_invalid else {
+            return Ok(());
+        };
+        let kind = if invalid.torn { "torn tail" } else { "corruption" };
+        Err(format!(
+            "{kind} at byte offset {} of {} (last good seq {}): {}",
+            invalid.offset,
+            self.file_len,
+            self.last_good_seq(),
+            invalid.reason
+        ))
+    }
+
+    pub fn count(&self, event_type: &str) -> usize {
+        self.records.iter().filter(|record| record.event_type == event_type).count()
+    }
+
+    pub fn counts_by_type(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for record in &self.records {
+            *counts.entry(record.event_type.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    fn last_good_seq(&self) -> u64 {
+        self.records.last().map_or(0, |record| record.seq)
+    }
+}
+
+/// Reads the record starting at `offset`, checking conditions 1 to 5 of the document in order.
+fn read_record(bytes: &[u8], offset: usize, previous: Option<&Record>) -> Result<Record, Invalid> {
+    let rest = &bytes[offset..];
+    let Some(line_len) = rest.iter().position(|&byte| byte == b'\n') else {
+        return Err(Invalid::Unverified(format!(
+            "incomplete record: {} bytes without a line feed at the end of the file",
+            rest.len()
+        )));
+    };
+    let line = &rest[..line_len];
+    let crc = verify_checksum(line).map_err(Invalid::Unverified)?;
+    let fields = parse_fields(line).map_err(Invalid::Malformed)?;
+    check_order(&fields, previous).map_err(Invalid::Malformed)?;
+    Ok(Record {
+        offset: offset as u64,
+        len: line_len as u64 + 1,
+        seq: fields.seq,
+        ts: fields.ts,
+        event_type: fields.event_type,
+        data: fields.data,
+        crc,
+    })
+}
+
+/// Checks a line (without its line feed) against its trailer; returns the stored CRC.
+fn verify_checksum(line: &[u8]) -> Result<u32, String> {
+    if line.len() <= TRAILER_LEN {
+        return Err(format!("a {}-byte line is too short to hold a checksum trailer", line.len()));
+    }
+    let (covered, trailer) = line.split_at(line.len() - TRAILER_LEN);
+    let stored = parse_trailer(trailer).ok_or_else(|| {
+        format!(
+            "the line does not end with ,\"crc\":\"hhhhhhhh\"}}: {}",
+            String::from_utf8_lossy(trailer)
+        )
+    })?;
+    let computed = crc32fast::hash(covered);
+    if stored != computed {
+        return Err(format!("checksum mismatch: stored {stored:08x}, computed {computed:08x}"));
+    }
+    Ok(stored)
+}
+
+/// The CRC in a `,"crc":"hhhhhhhh"}` trailer, if the trailer has exactly that shape.
+fn parse_trailer(trailer: &[u8]) -> Option<u32> {
+    let digits = trailer.strip_prefix(TRAILER_OPENING)?.strip_suffix(TRAILER_CLOSING)?;
+    digits.iter().try_fold(0u32, |crc, &digit| {
+        // Only lowercase digits: the document fixes the spelling, and the checksum alone cannot
+        // tell "ABCD" from "abcd" since the trailer is not covered.
+        let value = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        Some(crc << 4 | u32::from(value))
+    })
+}
+
+/// The fields condition 3 requires, taken from a verified line.
+struct Fields {
+    seq: u64,
+    ts: u64,
+    event_type: String,
+    data: Value,
+}
+
+fn parse_fields(line: &[u8]) -> Result<Fields, String> {
+    let value: Value =
+        serde_json::from_slice(line).map_err(|error| format!("not valid JSON: {error}"))?;
+    let Value::Object(mut object) = value else {
+        return Err("not a JSON object".to_string());
+    };
+    let seq = non_negative_integer(&object, "seq")?;
+    let ts = non_negative_integer(&object, "ts")?;
+    let event_type = match object.remove("type") {
+        Some(Value::String(event_type)) => event_type,
+        other => return Err(describe_wrong_type("type", "a string", other.as_ref())),
+    };
+    if !matches!(object.get("crc"), Some(Value::String(_))) {
+        return Err(describe_wrong_type("crc", "a string", object.get("crc")));
+    }
+    let data = object.remove("data").unwrap_or(Value::Null);
+    Ok(Fields { seq, ts, event_type, data })
+}
+
+fn non_negative_integer(object: &Map<String, Value>, name: &str) -> Result<u64, String> {
+    let value = object.get(name);
+    value
+        .and_then(Value::as_u64)
+        .ok_or_else(|| describe_wrong_type(name, "a non-negative integer", value))
+}
+
+fn describe_wrong_type(name: &str, expected: &str, found: Option<&Value>) -> String {
+    match found {
+        None => format!("no \"{name}\" field"),
+        Some(value) => format!("\"{name}\" is {value}, not {expected}"),
+    }
+}
+
+/// Conditions 4 and 5: `seq` counts from 1 without gaps, `ts` strictly increases.
+fn check_order(fields: &Fields, previous: Option<&Record>) -> Result<(), String> {
+    let expected_seq = previous.map_or(1, |record| record.seq + 1);
+    if fields.seq != expected_seq {
+        return Err(format!("seq {} where seq {expected_seq} was expected", fields.seq));
+    }
+    if let Some(previous) = previous
+        && fields.ts <= previous.ts
+    {
+        return Err(format!(
+            "ts {} is not after the previous record's ts {}",
+            fields.ts, previous.ts
+        ));
+    }
+    Ok(())
+}
+
+/// Applies the torn-tail rule to the first invalid record, at `offset`.
+fn classify(bytes: &[u8], offset: usize, invalid: Invalid) -> InvalidRecord {
+    let offset_u64 = offset as u64;
+    match invalid {
+        Invalid::Malformed(reason) => InvalidRecord { offset: offset_u64, torn: false, reason },
+        Invalid::Unverified(reason) => match verifying_line_after(bytes, offset) {
+            None => InvalidRecord { offset: offset_u64, torn: true, reason },
+            Some(later) => InvalidRecord {
+                offset: offset_u64,
+                torn: false,
+                reason: format!(
+                    "{reason}, yet the complete line at byte {later} verifies, so the file was \
+                     damaged after it was written"
+                ),
+            },
+        },
+    }
+}
+
+/// The offset of the first complete line with a verifying checksum after the line at `offset`.
+fn verifying_line_after(bytes: &[u8], offset: usize) -> Option<u64> {
+    let bad_line_len = bytes[offset..].iter().position(|&byte| byte == b'\n')?;
+    let mut start = offset + bad_line_len + 1;
+    // `split_inclusive` keeps the line feed, which tells complete lines from a final fragment.
+    for line in bytes[start..].split_inclusive(|&byte| byte == b'\n') {
+        if let Some(complete) = line.strip_suffix(b"\n")
+            && verify_checksum(complete).is_ok()
+        {
+            return Some(start as u64);
+        }
+        start += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "read_tests.rs"]
+mod tests;
