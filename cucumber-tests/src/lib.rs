@@ -5,6 +5,8 @@
 //! - [`process`]: that server as a child process (start, health, SIGTERM, SIGKILL);
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
+//! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
+//!   matches none;
 //! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections;
 //! - [`workloads`]: what the load generator sends to Lithair, and how answers are judged.
 
@@ -13,4 +15,5 @@ pub mod loadgen;
 pub mod process;
 pub mod raftlog;
 pub mod snapfile;
+pub mod suggest;
 pub mod workloads;
