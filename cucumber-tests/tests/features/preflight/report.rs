@@ -2,7 +2,7 @@
 //! definition to paste; for an ambiguous one, every definition it matches; for a dry run,
 //! where each line is bound.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use cucumber::gherkin::StepType;
 use cucumber_tests::suggest;
@@ -16,6 +16,16 @@ const SUGGESTIONS: usize = 3;
 /// same text share one set of suggestions and one snippet.
 pub fn problems(lines: &[StepLine<'_>], definitions: &[Definition], world: &str) -> String {
     let mut out = String::new();
+    write_problems(&mut out, lines, definitions, world).expect("a String takes any text");
+    out
+}
+
+fn write_problems(
+    out: &mut String,
+    lines: &[StepLine<'_>],
+    definitions: &[Definition],
+    world: &str,
+) -> fmt::Result {
     let mut reported: Vec<(StepType, &str)> = Vec::new();
     for line in lines {
         let key = (line.step.ty, line.step.value.as_str());
@@ -24,24 +34,24 @@ pub fn problems(lines: &[StepLine<'_>], definitions: &[Definition], world: &str)
             Binding::Undefined if reported.contains(&key) => {}
             Binding::Undefined => {
                 reported.push(key);
-                undefined(&mut out, lines, line, definitions, world);
+                undefined(out, lines, line, definitions, world)?;
             }
             Binding::Ambiguous(candidates) => {
-                let _ = writeln!(
+                writeln!(
                     out,
                     "{}: ambiguous step, {} definitions match it\n    {}",
                     line.place(),
                     candidates.len(),
                     as_written(line)
-                );
+                )?;
                 for (phrase, location) in candidates {
-                    let _ = writeln!(out, "      {phrase:<60} {}", Place(*location));
+                    writeln!(out, "      {phrase:<60} {}", Place(*location))?;
                 }
-                let _ = writeln!(out, "  keep one: reword a phrase so that only one matches\n");
+                writeln!(out, "  keep one: reword a phrase so that only one matches\n")?;
             }
         }
     }
-    out
+    Ok(())
 }
 
 fn undefined(
@@ -50,14 +60,14 @@ fn undefined(
     line: &StepLine<'_>,
     definitions: &[Definition],
     world: &str,
-) {
+) -> fmt::Result {
     let same: Vec<String> = lines
         .iter()
         .filter(|other| matches!(other.binding, Binding::Undefined))
         .filter(|other| other.step.ty == line.step.ty && other.step.value == line.step.value)
         .map(StepLine::place)
         .collect();
-    let _ = writeln!(out, "{}: undefined step\n    {}", same.join(", "), as_written(line));
+    writeln!(out, "{}: undefined step\n    {}", same.join(", "), as_written(line))?;
     // Definitions of the kind the line needs come first among equally near ones.
     let mut candidates: Vec<&Definition> = definitions.iter().collect();
     candidates.sort_by_key(|definition| definition.kind != line.step.ty);
@@ -67,29 +77,29 @@ fn undefined(
         SUGGESTIONS,
     );
     if !nearest.is_empty() {
-        let _ = writeln!(out, "  did you mean:");
+        writeln!(out, "  did you mean:")?;
     }
     for (definition, distance) in nearest {
         let phrase = format!("{} {}", kind_name(definition.kind), definition.phrase);
-        let _ = writeln!(out, "    {phrase:<64} {}", Place(Some(definition.location)));
+        writeln!(out, "    {phrase:<64} {}", Place(Some(definition.location)))?;
         if distance == 0.0 && definition.kind != line.step.ty {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "      (this is a {kind} step: start the line with {kind}, or add \
                  #[{attribute}] to that function)",
                 kind = kind_name(definition.kind),
                 attribute = kind_name(line.step.ty).to_lowercase(),
-            );
+            )?;
         }
     }
     let takes_step = line.step.table.is_some() || line.step.docstring.is_some();
     let attribute = kind_name(line.step.ty).to_lowercase();
     let snippet = suggest::snippet::snippet(&attribute, &line.step.value, takes_step, world);
-    let _ = writeln!(out, "  or define it:");
+    writeln!(out, "  or define it:")?;
     for code in snippet.lines() {
-        let _ = writeln!(out, "    {code}");
+        writeln!(out, "    {code}")?;
     }
-    out.push('\n');
+    writeln!(out)
 }
 
 /// Where every line is bound, for a dry run: one line per step line.
@@ -105,7 +115,7 @@ pub fn bindings(lines: &[StepLine<'_>]) -> String {
             }
         };
         let written = as_written(line);
-        let _ = writeln!(out, "{:<width$}  {written:<70} -> {target}", line.place());
+        out.push_str(&format!("{:<width$}  {written:<70} -> {target}\n", line.place()));
     }
     out
 }
