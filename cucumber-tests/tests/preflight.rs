@@ -151,8 +151,9 @@ fn an_ambiguous_step_lists_every_candidate() {
 
 /// Runs the feature runner with `args`, from the workspace root.
 fn features(args: &[&str]) -> (Output, Duration) {
+    let binary = features_binary();
     let started = Instant::now();
-    let output = Command::new(features_binary())
+    let output = Command::new(binary)
         .args(args)
         .current_dir(workspace())
         .env_remove("LITHAIR_DRY_RUN")
