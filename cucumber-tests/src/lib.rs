@@ -6,6 +6,8 @@
 //! - [`model`]: articles (and their checksum), users and comments, as the harness expects them;
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
+//! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
+//!   matches none;
 //! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections;
 //! - [`workloads`]: what the load generator sends to Lithair, and how answers are judged.
 
@@ -15,4 +17,5 @@ pub mod model;
 pub mod process;
 pub mod raftlog;
 pub mod snapfile;
+pub mod suggest;
 pub mod workloads;

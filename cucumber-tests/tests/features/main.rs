@@ -5,26 +5,29 @@
 //! cargo test -p cucumber-tests --test features -- --tags @crud         # one tag
 //! cargo test -p cucumber-tests --test features -- --tags 'not @slow'   # skip the long ones
 //! cargo test -p cucumber-tests --test features -- -i features/crud.feature # one feature
+//! cargo test -p cucumber-tests --test features -- --dry-run                # check the steps only
 //! ```
 //!
 //! Reports: the console, plus `target/cucumber/junit.xml` and `target/cucumber/cucumber.json`.
-//! A step that matches no definition, or more than one, fails the run; so does any failed step.
+//! Before anything starts, the preflight (`preflight/`) binds every step line: a step that
+//! matches no definition, or more than one, or a selection with no scenario, fails the run at
+//! once; so does any failed step.
 
 mod explain;
 mod http;
+mod preflight;
 mod steps;
 mod world;
 
 use std::{
     fs::File,
     io,
-    path::PathBuf,
     process::ExitCode,
     sync::{Arc, Mutex},
 };
 
 use cucumber::{
-    World as _, WriterExt as _, event::ScenarioFinished, writer, writer::Coloring,
+    World as _, WriterExt as _, cli, event::ScenarioFinished, writer, writer::Coloring,
     writer::Stats as _,
 };
 use cucumber_tests::binary;
@@ -43,11 +46,6 @@ fn main() -> ExitCode {
         eprintln!("harness: cannot enter the workspace: {err}");
         return ExitCode::FAILURE;
     }
-    // Build (or find) the server before any scenario starts its clock.
-    if let Err(err) = binary::server_binary() {
-        eprintln!("harness: cannot get the lithair-server binary: {err:#}");
-        return ExitCode::FAILURE;
-    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(run()) {
@@ -60,7 +58,16 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> io::Result<()> {
-    let reports = binary::target_dir().join("cucumber");
+    let cli = cli::Opts::<preflight::Input, _, _, preflight::Flags>::parsed();
+    let Some(features) = preflight::check::<LithairWorld, _, _>(&cli)? else {
+        return Ok(()); // a dry run: checked, nothing to run
+    };
+    // Build (or find) the server before any scenario starts its clock.
+    binary::server_binary().map_err(|err| {
+        io::Error::other(format!("cannot get the lithair-server binary: {err:#}"))
+    })?;
+    let reports =
+        cli.custom.reports.clone().unwrap_or_else(|| binary::target_dir().join("cucumber"));
     std::fs::create_dir_all(&reports)?;
     let junit = File::create(reports.join("junit.xml"))?;
     let json = File::create(reports.join("cucumber.json"))?;
@@ -68,7 +75,9 @@ async fn run() -> io::Result<()> {
     // Each scenario keeps its own perf entries; the after hook moves them here.
     let perf = Arc::new(Mutex::new(Vec::new()));
     let collected = Arc::clone(&perf);
-    let outcome = LithairWorld::cucumber()
+    // `&str`: the input of the default parser, replaced by the one that runs what was checked.
+    let outcome = LithairWorld::cucumber::<&str>()
+        .with_parser(preflight::Checked)
         .max_concurrent_scenarios(CONCURRENT_SCENARIOS)
         .with_writer(
             writer::Basic::raw(io::stdout(), Coloring::Auto, 0)
@@ -88,7 +97,8 @@ async fn run() -> io::Result<()> {
                 }
             })
         })
-        .run(features_dir())
+        .with_cli(cli)
+        .run(features)
         .await;
     let perf = std::mem::take(&mut *perf.lock().unwrap_or_else(|p| p.into_inner()));
     let perf = serde_json::to_vec_pretty(&perf).map_err(io::Error::other)?;
@@ -98,10 +108,6 @@ async fn run() -> io::Result<()> {
         return Err(io::Error::other("some scenarios failed (see above)"));
     }
     Ok(())
-}
-
-fn features_dir() -> PathBuf {
-    binary::workspace_root().join("features")
 }
 
 /// Scenarios open up to a thousand connections at once; lift the soft limit to the hard one.
