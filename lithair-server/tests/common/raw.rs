@@ -75,9 +75,29 @@ impl Outcome {
 /// closes the connection or `wait` passes. This is how many SDKs and Python's `http.client`
 /// behave: the whole body goes out before the first byte of the answer is read.
 pub async fn send_then_read(addr: SocketAddr, request: &[u8], wait: Duration) -> Outcome {
+    send_pieces_then_read(addr, &[request], Duration::ZERO, wait).await
+}
+
+/// Like [`send_then_read`], with a pause between `pieces`, as a client on a real network
+/// has: the server sees a gap in the data and may act on what it has.
+pub async fn send_pieces_then_read(
+    addr: SocketAddr,
+    pieces: &[&[u8]],
+    pause: Duration,
+    wait: Duration,
+) -> Outcome {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let started = Instant::now();
-    let send_error = stream.write_all(request).await.err().map(|err| err.kind());
+    let mut send_error = None;
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        if let Err(err) = stream.write_all(piece).await {
+            send_error = Some(err.kind());
+            break;
+        }
+    }
     let (bytes, end) = read_until_end(&mut stream, wait).await;
     Outcome { bytes, end, send_error, elapsed: started.elapsed() }
 }
