@@ -187,29 +187,12 @@ async fn a_client_sending_its_body_slowly_gets_408() {
     let head_len = request.len() - body.len();
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(&request[..head_len]).await.unwrap();
-    let outcome = trickle_on(stream, &request[head_len..], Duration::from_millis(100)).await;
+    let pause = Duration::from_millis(100);
+    let outcome = trickle_on(stream, &request[head_len..], 1, pause, Duration::from_secs(5)).await;
     assert_error(&outcome, 408, Some("body_timeout"));
     assert_eq!(outcome.end, End::Closed);
     assert_nothing_written(&server);
     assert_healthy(&server).await;
-}
-
-/// Send `bytes` one at a time on an open connection, stopping when the server answers.
-async fn trickle_on(mut stream: TcpStream, bytes: &[u8], pause: Duration) -> Outcome {
-    let started = tokio::time::Instant::now();
-    let mut send_error = None;
-    for byte in bytes {
-        if let Err(err) = stream.write_all(std::slice::from_ref(byte)).await {
-            send_error = Some(err.kind());
-            break;
-        }
-        let mut probe = [0u8; 1];
-        if tokio::time::timeout(pause, stream.peek(&mut probe)).await.is_ok() {
-            break;
-        }
-    }
-    let (bytes, end) = read_until_end(&mut stream, Duration::from_secs(5)).await;
-    Outcome { bytes, end, send_error, elapsed: started.elapsed() }
 }
 
 /// 50 clients, each `requests` GETs and POSTs on its own keep-alive connection; returns the

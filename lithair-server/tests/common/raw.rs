@@ -103,7 +103,7 @@ pub async fn send_pieces_then_read(
 }
 
 /// Send `request` a piece at a time, `piece` bytes every `pause`, stopping early if the server
-/// closes; then read what came back, waiting at most `wait`.
+/// answers or closes; then read what came back, waiting at most `wait`.
 pub async fn trickle(
     addr: SocketAddr,
     request: &[u8],
@@ -111,18 +111,28 @@ pub async fn trickle(
     pause: Duration,
     wait: Duration,
 ) -> Outcome {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    trickle_on(stream, request, piece, pause, wait).await
+}
+
+/// [`trickle`] on a connection already open (and perhaps already used).
+pub async fn trickle_on(
+    mut stream: TcpStream,
+    bytes: &[u8],
+    piece: usize,
+    pause: Duration,
+    wait: Duration,
+) -> Outcome {
     let started = Instant::now();
     let mut send_error = None;
-    for chunk in request.chunks(piece) {
+    for chunk in bytes.chunks(piece) {
         if let Err(err) = stream.write_all(chunk).await {
             send_error = Some(err.kind());
             break;
         }
         // Stop sending once the server has answered or closed.
         let mut probe = [0u8; 1];
-        if let Ok(Ok(read)) = tokio::time::timeout(pause, stream.peek(&mut probe)).await {
-            let _ = read;
+        if tokio::time::timeout(pause, stream.peek(&mut probe)).await.is_ok() {
             break;
         }
     }
