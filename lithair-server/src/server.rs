@@ -203,20 +203,20 @@ async fn run_connection<S>(
     S::Future: Unpin,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    // The receiver stays alive until the request in flight is answered: that is what
+    // shutdown waits for.
+    let mut finishing = closing.is_none();
     let result = loop {
         let shutdown_asked = async {
-            match closing.as_mut() {
-                Some(closing) => {
-                    let _ = closing.wait_for(|closing| *closing).await;
-                }
-                None => std::future::pending().await,
+            if let Some(closing) = closing.as_mut() {
+                let _ = closing.wait_for(|closing| *closing).await;
             }
         };
         tokio::select! {
             result = std::future::poll_fn(|cx| connection.poll_without_shutdown(cx)) => break result,
-            () = shutdown_asked => {
+            () = shutdown_asked, if !finishing => {
                 Pin::new(&mut connection).graceful_shutdown();
-                closing = None;
+                finishing = true;
             }
         }
     };
