@@ -45,6 +45,19 @@ pub struct Cli {
     #[arg(long, default_value_t = 15)]
     pub header_timeout: u64,
 
+    /// Seconds a client may take to send a request body; slower ones get 408 and are closed.
+    #[arg(long, default_value_t = 30)]
+    pub body_timeout: u64,
+
+    /// Largest request line plus headers, in bytes (suffixes KiB and MiB accepted); larger
+    /// ones get 431 and the connection is closed.
+    #[arg(long, default_value = "16KiB", value_parser = parse_size)]
+    pub max_header_bytes: usize,
+
+    /// Connections served at once; further ones get 503 and are closed. 0: no limit.
+    #[arg(long, default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
     /// Seconds in-flight requests get to finish at shutdown.
     #[arg(long, default_value_t = 10)]
     pub shutdown_grace: u64,
@@ -69,6 +82,9 @@ impl Cli {
             durability: self.durability,
             max_body_bytes: self.max_body,
             header_read_timeout: Duration::from_secs(self.header_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            max_header_bytes: self.max_header_bytes,
+            max_connections: self.max_connections,
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             snapshot_every: self.snapshot_every,
             snapshot_keep: self.snapshot_keep,

@@ -14,6 +14,14 @@ pub struct ServerConfig {
     /// How long a client may take to send a request's headers, and how long an idle
     /// keep-alive connection is kept open.
     pub header_read_timeout: Duration,
+    /// Largest request line plus headers; larger ones get 431 and the connection is closed.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send a request's body once the handler reads it; slower
+    /// ones get 408 and the connection is closed.
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones get 503 and are closed. 0: no limit (the
+    /// process's file-descriptor limit still applies).
+    pub max_connections: usize,
     /// On shutdown, how long in-flight requests may take to finish before their connections
     /// are closed.
     pub shutdown_grace: Duration,
@@ -24,6 +32,8 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+    pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 << 10;
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         ServerConfig {
@@ -31,6 +41,9 @@ impl ServerConfig {
             durability: Durability::default(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             header_read_timeout: Duration::from_secs(15),
+            max_header_bytes: Self::DEFAULT_MAX_HEADER_BYTES,
+            body_timeout: Duration::from_secs(30),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: Duration::from_secs(10),
             snapshot_every: 0,
             snapshot_keep: lithair_core::EngineConfig::DEFAULT_SNAPSHOT_KEEP,

@@ -49,6 +49,23 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "unreadable_body", message)
     }
 
+    /// A GET or HEAD that carries a body: its meaning is undefined (RFC 9110 §9.3.1), and a
+    /// body nobody reads is a classic way to desynchronise a proxy in front of the server.
+    pub fn unexpected_body(method: &http::Method) -> Self {
+        let message = format!("a {method} request must not have a body");
+        Self::new(StatusCode::BAD_REQUEST, "unexpected_body", message)
+    }
+
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        let message = format!("the request body was not received within {timeout:?}");
+        Self::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", message)
+    }
+
+    pub fn too_many_connections(limit: usize) -> Self {
+        let message = format!("the server already serves its limit of {limit} connections");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_connections", message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }

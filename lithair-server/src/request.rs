@@ -4,12 +4,20 @@
 //! type, the size (from `Content-Length` when given, while streaming otherwise), UTF-8, JSON
 //! syntax, and finally the fields (types, missing or unknown ones).
 
-use http::header;
+use std::time::Duration;
+
+use http::{Method, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::{Request, body::Incoming};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+
+/// How long the body of this request may take to arrive. The connection layer
+/// (`server.rs`) attaches it to every request as an extension, so that the handlers need not
+/// carry it; without it, a body has no deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 /// Read and decode the JSON body of `request`, which may be at most `max_bytes` long.
 pub async fn json_body<T: DeserializeOwned>(
@@ -20,7 +28,15 @@ pub async fn json_body<T: DeserializeOwned>(
     if declared_length(&request).is_some_and(|length| length > max_bytes as u64) {
         return Err(ApiError::payload_too_large(max_bytes));
     }
-    let body = Limited::new(request.into_body(), max_bytes).collect().await.map_err(|err| {
+    let timeout = request.extensions().get::<BodyTimeout>().map(|timeout| timeout.0);
+    let collect = Limited::new(request.into_body(), max_bytes).collect();
+    let collected = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, collect)
+            .await
+            .map_err(|_| ApiError::body_timeout(timeout))?,
+        None => collect.await,
+    };
+    let body = collected.map_err(|err| {
         if err.downcast_ref::<LengthLimitError>().is_some() {
             ApiError::payload_too_large(max_bytes)
         } else {
@@ -28,6 +44,15 @@ pub async fn json_body<T: DeserializeOwned>(
         }
     })?;
     decode_json(&body.to_bytes())
+}
+
+/// GET and HEAD must come without a body (`Content-Length: 0` is tolerated).
+pub fn check_no_body(request: &Request<Incoming>) -> Result<(), ApiError> {
+    let method = request.method();
+    let reads = method == Method::GET || method == Method::HEAD;
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || declared_length(request).is_some_and(|length| length > 0);
+    if reads && has_body { Err(ApiError::unexpected_body(method)) } else { Ok(()) }
 }
 
 fn check_content_type(request: &Request<Incoming>) -> Result<(), ApiError> {

@@ -1,22 +1,59 @@
 //! Accepting connections and serving HTTP/1.1 on them, until shutdown.
 //!
 //! hyper does all the HTTP: parsing, keep-alive, pipelining, chunked bodies, `Connection:
-//! close`. This module owns the connection lifecycle around it: `TCP_NODELAY` on every socket
-//! (responses are small and latency matters more than packet count), a header read timeout so
-//! that idle or slow clients cannot hold connections forever, and graceful shutdown — stop
-//! accepting, let in-flight requests finish (within a grace period), then close the engine,
-//! which syncs the log.
+//! close`, and the automatic 400/414/431 answers to requests it cannot parse (those have an
+//! empty body: hyper writes them itself, before any of our code sees the request). This
+//! module owns the connection lifecycle around it, which is where badly-behaved clients are
+//! dealt with (docs/api.md, "Limits and timeouts"):
+//!
+//! - `TCP_NODELAY` on every socket: responses are small and latency matters more than packets;
+//! - limits on the request head (`max_header_bytes`) and the time to send it
+//!   (`header_read_timeout`), both hyper's own; the body's deadline is attached to each request
+//!   for the body reader ([`BodyTimeout`]);
+//! - at most `max_connections` at once; the next ones get a 503 and are closed;
+//! - a *lingering close* ([`linger`]): a connection is never closed while the client may
+//!   still be sending, because closing a socket with unread data makes the kernel send a
+//!   reset, which destroys the response the client has not read yet (a 413 to a client that
+//!   sends its whole body before reading, for instance);
+//! - graceful shutdown: stop accepting, let in-flight requests finish (within a grace
+//!   period), then close the engine, which syncs the log.
 
-use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
-
-use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
 };
-use tokio::net::{TcpListener, TcpStream};
 
-use crate::{api::App, config::ServerConfig};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{
+    Request, Response,
+    body::Incoming,
+    server::conn::http1,
+    service::{HttpService, service_fn},
+};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+use crate::{api::App, config::ServerConfig, error::ApiError, request};
+
+/// How long a closing connection keeps reading (and discarding) what the client still sends,
+/// in all and without a pause. nginx's `lingering_time` and `lingering_timeout` are 30 s and
+/// 5 s; ours are shorter because our bodies are small (the largest one a client can have
+/// started sending is `--max-body`, which loopback and LAN deliver well within these).
+const LINGER_TOTAL: Duration = Duration::from_secs(5);
+const LINGER_IDLE: Duration = Duration::from_secs(1);
+
+/// hyper's own read buffer: at least this, so that reading bodies stays efficient when
+/// `max_header_bytes` is small. A head larger than `max_header_bytes` is refused either way,
+/// when it is complete (hyper's `max_header_size`) or when it overflows this buffer.
+const MIN_READ_BUFFER: usize = 64 << 10;
 
 /// A server whose data is loaded, ready to serve.
 pub struct Server {
@@ -41,6 +78,9 @@ pub async fn run(
     Server::open(config).await?.serve(listener, shutdown).await
 }
 
+type BoxedResponse =
+    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
 impl Server {
     /// Open the data directory and replay the log.
     pub async fn open(config: ServerConfig) -> Result<Server, ServerError> {
@@ -58,58 +98,151 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new()).header_read_timeout(self.config.header_read_timeout);
-        let graceful = GracefulShutdown::new();
+        let http = self.http_builder();
+        // Every served connection holds a receiver: their number is the number of open
+        // connections, `true` asks them to finish, and `closed()` says they all have.
+        let (closing, _) = watch::channel(false);
         let mut shutdown = std::pin::pin!(shutdown);
 
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => self.serve_connection(&http, &graceful, stream),
+                    Ok((stream, _)) => {
+                        let limit = self.config.max_connections;
+                        if limit > 0 && closing.receiver_count() >= limit {
+                            refuse(&http, stream, limit);
+                        } else {
+                            self.serve_connection(&http, closing.subscribe(), stream);
+                        }
+                    }
                     Err(err) => pause_after_accept_error(err).await,
                 },
                 () = &mut shutdown => break,
             }
         }
         drop(listener);
-        self.drain(graceful).await;
+        self.drain(closing).await;
         self.app.engine().close().await?;
         tracing::info!("stopped");
         Ok(())
     }
 
+    fn http_builder(&self) -> http1::Builder {
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.config.header_read_timeout)
+            .max_header_size(self.config.max_header_bytes)
+            .max_buf_size(self.config.max_header_bytes.max(MIN_READ_BUFFER));
+        http
+    }
+
     fn serve_connection(
         &self,
         http: &http1::Builder,
-        graceful: &GracefulShutdown,
+        closing: watch::Receiver<bool>,
         stream: TcpStream,
     ) {
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(%err, "could not set TCP_NODELAY");
         }
         let app = Arc::clone(&self.app);
-        let service = service_fn(move |request| {
+        let body_timeout = request::BodyTimeout(self.config.body_timeout);
+        let service = service_fn(move |mut request: Request<Incoming>| -> BoxedResponse {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(app.handle(request).await) }
+            request.extensions_mut().insert(body_timeout);
+            Box::pin(async move {
+                Ok(match request::check_no_body(&request) {
+                    Ok(()) => app.handle(request).await,
+                    Err(error) => error.into_response(),
+                })
+            })
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(%err, "connection ended with an error");
-            }
-        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(run_connection(connection, Some(closing)));
     }
 
     /// Let in-flight requests finish; idle keep-alive connections close at once.
-    async fn drain(&self, graceful: GracefulShutdown) {
-        let open = graceful.count();
+    async fn drain(&self, closing: watch::Sender<bool>) {
+        let open = closing.receiver_count();
         tracing::info!(open_connections = open, "shutting down: finishing in-flight requests");
-        if tokio::time::timeout(self.config.shutdown_grace, graceful.shutdown()).await.is_err() {
+        closing.send_replace(true);
+        if tokio::time::timeout(self.config.shutdown_grace, closing.closed()).await.is_err() {
             tracing::warn!(
                 grace = ?self.config.shutdown_grace,
                 "connections still busy after the grace period; closing them"
             );
+        }
+    }
+}
+
+/// Answer every request on `stream` with 503 `too_many_connections`, then close it. The
+/// refusal goes through hyper, like any answer, so that the client reads a well-formed
+/// response whenever it sends its request; it is bounded by the header timeout.
+fn refuse(http: &http1::Builder, stream: TcpStream, limit: usize) {
+    tracing::debug!(limit, "connection limit reached; refusing a connection");
+    let service = service_fn(move |_request: Request<Incoming>| {
+        std::future::ready(Ok::<_, Infallible>(
+            ApiError::too_many_connections(limit).into_response(),
+        ))
+    });
+    let mut http = http.clone();
+    let connection = http.keep_alive(false).serve_connection(TokioIo::new(stream), service);
+    tokio::spawn(run_connection(connection, None));
+}
+
+/// Drive one connection until hyper is done with it, finishing early (after the request in
+/// flight) once `closing` turns true, then close it with [`linger`].
+///
+/// `poll_without_shutdown` rather than awaiting the connection: hyper would otherwise close
+/// the socket itself, at once, and a client still sending would get a reset.
+async fn run_connection<S>(
+    mut connection: http1::Connection<TokioIo<TcpStream>, S>,
+    mut closing: Option<watch::Receiver<bool>>,
+) where
+    S: HttpService<Incoming, ResBody = Full<Bytes>> + Unpin,
+    S::Future: Unpin,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // The receiver stays alive until the request in flight is answered: that is what
+    // shutdown waits for.
+    let mut finishing = closing.is_none();
+    let result = loop {
+        let shutdown_asked = async {
+            if let Some(closing) = closing.as_mut() {
+                let _ = closing.wait_for(|closing| *closing).await;
+            }
+        };
+        tokio::select! {
+            result = std::future::poll_fn(|cx| connection.poll_without_shutdown(cx)) => break result,
+            () = shutdown_asked, if !finishing => {
+                Pin::new(&mut connection).graceful_shutdown();
+                finishing = true;
+            }
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%err, "connection ended with an error");
+    }
+    // No longer counted as open: shutdown need not wait for the lingering below.
+    drop(closing);
+    linger(connection.into_parts().io.into_inner()).await;
+}
+
+/// Close `stream` the way nginx's lingering close does: send our FIN first (the client reads
+/// every response byte, then end-of-file), then read and discard whatever the client still
+/// sends until it closes too, goes quiet for [`LINGER_IDLE`], or [`LINGER_TOTAL`] has passed.
+/// Only then is the socket closed, with nothing unread in it, hence no reset.
+async fn linger(mut stream: TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return; // the client is gone already
+    }
+    let deadline = Instant::now() + LINGER_TOTAL;
+    let mut discard = vec![0u8; 16 << 10];
+    loop {
+        let idle = LINGER_IDLE.min(deadline.saturating_duration_since(Instant::now()));
+        match tokio::time::timeout(idle, stream.read(&mut discard)).await {
+            Ok(Ok(read)) if read > 0 => continue,
+            _ => return,
         }
     }
 }
