@@ -114,3 +114,65 @@ impl Event for StoreEvent {
         }
     }
 }
+
+/// The on-disk form of every event, pinned byte for byte: these payloads are what
+/// `events.raftlog` holds after `"type":` (docs/raftlog.md, "Lithair's events"), and the
+/// harness reads them with its own parser. A change here is a format change.
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    fn article(id: u64, title: &str, content: &str, author_id: Option<u64>) -> Article {
+        let checksum = Checksum::of_article(title, content);
+        Article { id, title: title.into(), content: content.into(), author_id, checksum }
+    }
+
+    /// Each event, and the exact JSON it is written as.
+    fn cases() -> Vec<(StoreEvent, &'static str)> {
+        vec![
+            (
+                StoreEvent::created(article(0, "Hello", "First post", None)),
+                r#"{"type":"ArticleCreated","data":{"id":0,"title":"Hello","content":"First post","author_id":null,"checksum":"304ac0d5"}}"#,
+            ),
+            (
+                StoreEvent::updated(article(7, "Ça \"va\"", "line\nbreak ✓", Some(3))),
+                r#"{"type":"ArticleUpdated","data":{"id":7,"title":"Ça \"va\"","content":"line\nbreak ✓","author_id":3,"checksum":"5ed9a456"}}"#,
+            ),
+            (StoreEvent::ArticleDeleted { id: 7 }, r#"{"type":"ArticleDeleted","data":{"id":7}}"#),
+            (
+                StoreEvent::UserCreated {
+                    id: 2,
+                    name: "Ada".into(),
+                    email: "ada@example.org".into(),
+                },
+                r#"{"type":"UserCreated","data":{"id":2,"name":"Ada","email":"ada@example.org"}}"#,
+            ),
+            (
+                StoreEvent::CommentAdded { id: 5, article_id: 0, user_id: 2, body: "Nice".into() },
+                r#"{"type":"CommentAdded","data":{"id":5,"article_id":0,"user_id":2,"body":"Nice"}}"#,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_event_is_written_exactly_as_documented() {
+        for (event, golden) in cases() {
+            assert_eq!(serde_json::to_string(&event).unwrap(), golden, "{}", event.event_type());
+        }
+    }
+
+    #[test]
+    fn every_documented_event_reads_back() {
+        for (event, golden) in cases() {
+            assert_eq!(serde_json::from_str::<StoreEvent>(golden).unwrap(), event, "{golden}");
+        }
+    }
+
+    #[test]
+    fn the_golden_lines_cover_every_event_type() {
+        let mut names: Vec<_> = cases().iter().map(|(event, _)| event.event_type()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 5, "add a golden line for each new event type");
+    }
+}
