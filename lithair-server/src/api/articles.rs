@@ -75,11 +75,13 @@ pub(super) async fn create(
     let committed = app
         .engine
         .commit_with(move |store: &Store| {
-            Ok(StoreEvent::created(Article { id: store.articles().next_id(), ..article }))
+            Ok(StoreEvent::ArticleCreated(Article { id: store.articles().next_id(), ..article }))
         })
         .await
         .map_err(ApiError::from_commit)?;
-    let article = committed.event.article().ok_or_else(ApiError::internal)?;
+    let StoreEvent::ArticleCreated(article) = committed.event else {
+        return Err(ApiError::internal());
+    };
     Ok(response::created(format!("/api/articles/{}", article.id), &article))
 }
 
@@ -93,12 +95,14 @@ pub(super) async fn update(
     let committed = app
         .engine
         .commit_with(move |store: &Store| match store.articles().get(id) {
-            Some(_) => Ok(StoreEvent::updated(article)),
+            Some(_) => Ok(StoreEvent::ArticleUpdated(article)),
             None => Err(article_not_found(id)),
         })
         .await
         .map_err(ApiError::from_commit)?;
-    let article = committed.event.article().ok_or_else(ApiError::internal)?;
+    let StoreEvent::ArticleUpdated(article) = committed.event else {
+        return Err(ApiError::internal());
+    };
     Ok(response::json(StatusCode::OK, &article))
 }
 

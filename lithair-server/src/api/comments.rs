@@ -50,18 +50,17 @@ pub(super) async fn add(
         .commit_with(move |store: &Store| {
             store.articles().get(article_id).ok_or_else(|| article_not_found(article_id))?;
             store.users().get(user_id).ok_or_else(|| user_not_found(user_id))?;
-            Ok(StoreEvent::CommentAdded {
+            Ok(StoreEvent::CommentAdded(Comment {
                 id: store.comments().next_id(),
                 article_id,
                 user_id,
                 body,
-            })
+            }))
         })
         .await
         .map_err(ApiError::from_commit)?;
-    let StoreEvent::CommentAdded { id, article_id, user_id, body } = committed.event else {
+    let StoreEvent::CommentAdded(comment) = committed.event else {
         return Err(ApiError::internal());
     };
-    let comment = Comment { id, article_id, user_id, body };
-    Ok(response::created(format!("/api/articles/{article_id}/comments"), &comment))
+    Ok(response::created(format!("/api/articles/{}/comments", comment.article_id), &comment))
 }

@@ -38,14 +38,14 @@ pub(super) async fn create(
     let committed = app
         .engine
         .commit_with(move |store: &Store| {
-            Ok(StoreEvent::UserCreated { id: store.users().next_id(), name, email })
+            Ok(StoreEvent::UserCreated(User { id: store.users().next_id(), name, email }))
         })
         .await
         .map_err(ApiError::from_commit)?;
-    let StoreEvent::UserCreated { id, name, email } = committed.event else {
+    let StoreEvent::UserCreated(user) = committed.event else {
         return Err(ApiError::internal());
     };
-    Ok(response::created(format!("/api/users/{id}"), &User { id, name, email }))
+    Ok(response::created(format!("/api/users/{}", user.id), &user))
 }
 
 pub(super) fn get(app: &App, id: u64) -> Result<HttpResponse, ApiError> {
