@@ -28,7 +28,7 @@ use crate::{
     store::Store,
 };
 
-pub type Engine = StateEngine<Store, StoreEvent>;
+pub type Engine = StateEngine<StoreEvent>;
 
 /// What every handler shares: the engine and the configuration.
 pub struct App {
