@@ -50,7 +50,7 @@ impl Event for BenchEvent {
     }
 }
 
-type Engine = StateEngine<Articles, BenchEvent>;
+type Engine = StateEngine<BenchEvent>;
 
 fn article(id: u64) -> BenchEvent {
     let title = format!("Benchmark article number {id}");
