@@ -63,6 +63,7 @@ pub fn latency(points: &[(&str, f64)], ceilings: &[(f64, String)]) -> Drawn {
             .bold_line_style(GRID)
             .x_desc("percentile of requests")
             .y_desc("latency (ms, log scale)")
+            .y_labels(5)
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => points.get(*i).map_or(String::new(), |p| p.0.into()),
                 _ => String::new(),
@@ -127,7 +128,8 @@ pub fn throughput(bars: &[(String, f64)], floors: &[(f64, String)]) -> Drawn {
             .margin(8)
             .x_label_area_size(34)
             .y_label_area_size(150)
-            .build_cartesian_2d(0.0..top, (0..n - 1).into_segmented())
+            // One segment per bar, plus one above them for the floors' labels.
+            .build_cartesian_2d(0.0..top, (0..n).into_segmented())
             .map_err(err)?;
         chart
             .configure_mesh()

@@ -155,7 +155,7 @@ impl Feature {
     fn build(json: cucumber_json::Feature, info: &RunInfo, roots: &[PathBuf], root: &str) -> Self {
         let uri = json.uri.clone().unwrap_or_default();
         let source = FeatureSource::read(&uri, roots).unwrap_or_default();
-        let feature_tags: Vec<String> = json.tags.iter().map(|t| t.name.clone()).collect();
+        let feature_tags: Vec<String> = json.tags.iter().map(|t| tag(&t.name)).collect();
         // Cucumber JSON gives each scenario's background steps as a separate element.
         let (backgrounds, elements): (Vec<_>, Vec<_>) =
             json.elements.into_iter().partition(|e| e.is_background());
@@ -173,6 +173,7 @@ impl Feature {
         scenarios.sort_by_key(|s| s.line);
         let outcome = Outcome::of_all(scenarios.iter().map(|s| s.outcome));
         let path = uri.strip_prefix(root).map_or(uri.as_str(), |p| p.trim_start_matches('/'));
+        let path = path.trim_start_matches("./");
         Feature {
             keyword: json.keyword,
             name: json.name,
@@ -221,7 +222,7 @@ impl Scenario {
             outcome = Outcome::Failed;
         }
         let mut tags = feature_tags.to_vec();
-        tags.extend(json.tags.iter().map(|t| t.name.clone()).filter(|t| !feature_tags.contains(t)));
+        tags.extend(json.tags.iter().map(|t| tag(&t.name)).filter(|t| !feature_tags.contains(t)));
         Scenario {
             keyword: json.keyword,
             name: json.name,
@@ -235,4 +236,9 @@ impl Scenario {
             info,
         }
     }
+}
+
+/// Gherkin keeps tags without their `@`; a reader knows them with it.
+fn tag(name: &str) -> String {
+    if name.starts_with('@') { name.to_string() } else { format!("@{name}") }
 }

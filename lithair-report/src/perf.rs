@@ -50,6 +50,12 @@ pub struct Latency {
 }
 
 impl Latency {
+    /// The latency at one of the recorded percentiles (100 is the maximum).
+    pub fn at(&self, percentile: f64) -> Option<f64> {
+        let recorded = [50.0, 90.0, 95.0, 99.0, 99.9, 100.0];
+        recorded.iter().zip(self.percentiles()).find(|(p, _)| **p == percentile).map(|(_, v)| v.1)
+    }
+
     /// (percentile label, value) from the median to the maximum, for the percentile chart.
     pub fn percentiles(&self) -> [(&'static str, f64); 6] {
         [

@@ -125,8 +125,8 @@ pub struct Cycle {
 
 impl RunInfo {
     /// A run-info with what this process can find out by itself: the commit of
-    /// `workspace_root` (by asking git), this machine, and the date; the caller adds the
-    /// duration, modes and scenarios.
+    /// `workspace_root` (by asking git), this machine, and now as the start. Make it when the
+    /// run starts; add the duration, modes and scenarios as the run goes.
     pub fn for_this_machine(workspace_root: &Path) -> Self {
         Self {
             commit: git_commit(workspace_root).unwrap_or_else(|| "unknown".into()),

@@ -57,6 +57,8 @@ fn features_come_in_file_order_with_descriptions_and_tables() {
     let health = html.find("Feature: Health").unwrap();
     let sample = html.find("Feature: Articles survive everything").unwrap();
     assert!(health < sample, "health.feature sorts before sample.feature");
+    assert!(html.contains(r#"<div class="path">features/sample.feature</div>"#));
+    assert!(html.contains(r#"<span class="tag">@serial</span>"#), "tags as written, with their @");
     assert!(html.contains(
         "A fixture run for the report's own tests: one failure, a hostile\nscenario name"
     ));

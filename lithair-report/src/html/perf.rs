@@ -58,7 +58,7 @@ fn group_block(group: &Group) -> Markup {
         @if !thresholds.is_empty() {
             ul { @for t in thresholds { li { (threshold_line(t, &group.loads)) } } }
         }
-        table {
+        table class="loads" {
             thead { tr {
                 th { "Load" } th { "Endpoint" } th class="num" { "Connections" }
                 th class="num" { "Measured for" } th class="num" { "Requests" }
@@ -108,13 +108,7 @@ fn threshold_line(t: &Threshold, loads: &[&Load]) -> Markup {
         (Metric::Throughput, [load]) => Some(load.throughput),
         (Metric::MeanLatencyMs, [load]) => Some(load.latency_ms.mean),
         (Metric::ErrorPercent, [load]) => Some(load.error_rate * 100.0),
-        (Metric::PercentileLatencyMs { percentile }, [load]) => load
-            .latency_ms
-            .percentiles()
-            .iter()
-            .zip([50.0, 90.0, 95.0, 99.0, 99.9, 100.0])
-            .find(|(_, p)| *p == percentile)
-            .map(|((_, v), _)| *v),
+        (Metric::PercentileLatencyMs { percentile }, [load]) => load.latency_ms.at(percentile),
         _ => None,
     });
     let unit = match t.metric {
