@@ -25,7 +25,7 @@ use std::{
 use anyhow::{Context, bail};
 use cucumber_tests::{
     loadgen::LoadReport,
-    model::{Article, Comment},
+    model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
 };
@@ -69,9 +69,17 @@ pub struct Expected {
     /// Every article id the server acknowledged creating, in the order the answers came.
     pub created_ids: Vec<u64>,
     pub deleted_ids: Vec<u64>,
+    /// Every acknowledged update, as sent, in the order the answers came.
+    pub updates: Vec<Article>,
+    pub users: BTreeMap<u64, User>,
     pub last_user_id: Option<u64>,
+    /// Every acknowledged comment, as sent, by the id the server assigned.
+    pub comments: BTreeMap<u64, Comment>,
     /// The last comment acknowledged, as sent, with the id the server assigned.
     pub last_comment: Option<Comment>,
+    /// One entry per acknowledged write, in the order the answers came: the event type and the
+    /// `data` its record must carry. Its length is the client's own tally of events.
+    pub events: Vec<(&'static str, Value)>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -155,18 +163,36 @@ impl Expected {
     /// server assigned.
     pub fn remember_created(&mut self, article: Article) {
         self.created_ids.push(article.id);
+        self.events.push(("ArticleCreated", json!(article)));
         self.articles.insert(article.id, article);
     }
 
     /// An article the server acknowledged replacing, as the client sent it.
     pub fn remember_updated(&mut self, article: Article) {
+        self.events.push(("ArticleUpdated", json!(article)));
+        self.updates.push(article.clone());
         self.articles.insert(article.id, article);
     }
 
     /// An article the server acknowledged deleting.
     pub fn remember_deleted(&mut self, id: u64) {
+        self.events.push(("ArticleDeleted", json!({ "id": id })));
         self.articles.remove(&id);
         self.deleted_ids.push(id);
+    }
+
+    /// A user the server acknowledged registering, as sent, under the id it assigned.
+    pub fn remember_user(&mut self, user: User) {
+        self.events.push(("UserCreated", json!(user)));
+        self.last_user_id = Some(user.id);
+        self.users.insert(user.id, user);
+    }
+
+    /// A comment the server acknowledged, as sent, under the id it assigned.
+    pub fn remember_comment(&mut self, comment: Comment) {
+        self.events.push(("CommentAdded", json!(comment)));
+        self.last_comment = Some(comment.clone());
+        self.comments.insert(comment.id, comment);
     }
 }
 
