@@ -83,6 +83,8 @@ pub struct Perf {
     pub entries: Vec<Value>,
     /// Median start-up times (ms) with and without snapshots.
     pub restart_comparison: Option<(f64, f64)>,
+    /// The same starts by the client's clock: spawn to the first 200 (ms, medians).
+    pub restart_wall: Option<(f64, f64)>,
 }
 
 /// Crashes, refusals and damage done to the log on purpose.
