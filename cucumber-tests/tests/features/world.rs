@@ -91,6 +91,8 @@ pub struct Perf {
     pub entries: Vec<Value>,
     /// Median start-up times (ms) with and without snapshots.
     pub restart_comparison: Option<(f64, f64)>,
+    /// The same starts by the client's clock: spawn to the first 200 (ms, medians).
+    pub restart_wall: Option<(f64, f64)>,
 }
 
 /// Crashes, refusals and damage done to the log on purpose.
@@ -114,16 +116,34 @@ pub struct Answers {
     pub raw: Vec<(u16, String)>,
     /// One per row of the bad-requests table.
     pub bad: Vec<BadAnswer>,
+    /// Each creation and what its `Location` header led to.
+    pub located: Vec<Located>,
+}
+
+/// A 201 and the resource its `Location` header names, read back.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub what: String,
+    /// What the client sent, with the id the server assigned.
+    pub sent: Value,
+    pub location: Option<String>,
+    /// The status and body of a GET on the location.
+    pub read_back: Option<(u16, Value)>,
 }
 
 /// The answer to one row of the bad-requests table, beside what the row expected.
 #[derive(Debug, Clone)]
 pub struct BadAnswer {
     pub case: String,
+    pub method: String,
     /// (status, error code)
     pub expected: (String, String),
     pub status: u16,
+    pub content_type: Option<String>,
+    pub allow: Option<String>,
     pub body: String,
+    /// Status of a good request sent right after this one.
+    pub next_good: u16,
 }
 
 impl LithairWorld {
