@@ -19,7 +19,7 @@ use std::{
 use tokio::sync::oneshot;
 
 use crate::{
-    CommitError, Committed, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
+    CommitError, Committed, Damage, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
     data_dir::DataDir,
     log::LogFile,
     recovery::{self, Start},
@@ -131,7 +131,8 @@ impl<E: Event> StateEngine<E> {
         let log_path = data_dir.file(LOG_FILE_NAME);
         let log_existed = log_path.exists();
 
-        let loaded = snapshot::load_newest::<E::State>(data_dir.path(), &log_path);
+        let loaded = snapshot::load_newest::<E::State>(data_dir.path(), &log_path)
+            .map_err(|ahead| behind_snapshot::<E>(&log_path, ahead))?;
         let (mut state, start, snapshot) = match loaded {
             Some(loaded) => {
                 let position = loaded.position;
@@ -334,4 +335,31 @@ fn report_torn_tail(log_path: &Path, scan: &recovery::Scan) -> u64 {
         log_path.display(),
     );
     torn.bytes
+}
+
+/// The error for a log that lacks the record a sound snapshot was taken after: where the log's
+/// valid records end, found by reading it all (damage in its middle is reported first, as
+/// without snapshots).
+fn behind_snapshot<E: Event>(log_path: &Path, ahead: snapshot::Ahead) -> OpenError {
+    let position = ahead.position;
+    let scan = match recovery::replay::<E>(log_path, &mut E::State::default(), Start::default()) {
+        Ok(scan) => scan,
+        Err(err) => return err,
+    };
+    let (offset, last_good_seq) = if scan.valid_len < position.log_offset {
+        (scan.valid_len, scan.last_seq)
+    } else {
+        (position.log_offset, position.seq.saturating_sub(1))
+    };
+    OpenError::Corrupt {
+        path: log_path.to_owned(),
+        offset,
+        last_good_seq,
+        damage: Damage::BehindSnapshot {
+            snapshot: ahead.path.display().to_string(),
+            snapshot_seq: position.seq,
+            snapshot_offset: position.log_offset,
+        },
+        valid_records_after: 0,
+    }
 }

@@ -17,6 +17,13 @@ pub enum Damage {
     SequenceGap { expected: u64, found: u64 },
     #[error("timestamp {found} is not after the previous record's {previous}")]
     TimestampNotIncreasing { previous: u64, found: u64 },
+    /// A snapshot is only written once the log is synced past the record it was taken after,
+    /// so a log that does not hold that record has lost or changed acknowledged records.
+    #[error(
+        "snapshot {snapshot} was taken after sequence number {snapshot_seq} (byte offset \
+         {snapshot_offset}), which the log does not hold: acknowledged records are missing or altered"
+    )]
+    BehindSnapshot { snapshot: String, snapshot_seq: u64, snapshot_offset: u64 },
 }
 
 impl Damage {

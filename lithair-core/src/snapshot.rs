@@ -73,8 +73,10 @@ pub(crate) enum Unusable {
     Checksum,
     #[error("its body cannot be decoded: {0}")]
     Decode(postcard::Error),
-    #[error("the log does not hold, at byte {0}, the record this snapshot was taken after")]
+    #[error("the log holds another record at byte {0} than the one this snapshot was taken after")]
     NotInLog(u64),
+    #[error("the log ends before byte {}, where the record this snapshot was taken after ends", .0.log_offset)]
+    LogTooShort(Position),
 }
 
 pub(crate) fn file_name(seq: u64) -> String {
@@ -100,24 +102,40 @@ pub(crate) fn list(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
 
 /// The newest snapshot in `dir` that verifies and matches the log; each one passed over is
 /// reported with a warning.
-pub(crate) fn load_newest<S: DeserializeOwned>(dir: &Path, log_path: &Path) -> Option<Loaded<S>> {
+///
+/// A snapshot that is itself damaged, or that belongs to another log, is only a lost shortcut:
+/// an older one or the whole log gives the same state. But a sound snapshot taken after more
+/// than the log holds means the log lost records it had synced before the snapshot was
+/// written: that is returned as an error, never skipped.
+pub(crate) fn load_newest<S: DeserializeOwned>(
+    dir: &Path,
+    log_path: &Path,
+) -> Result<Option<Loaded<S>>, Ahead> {
     let candidates = match list(dir) {
         Ok(candidates) => candidates,
         Err(err) => {
             tracing::warn!(dir = %dir.display(), %err, "cannot list snapshots; replaying the whole log");
-            return None;
+            return Ok(None);
         }
     };
     for (_, path) in candidates {
         match load(&path, log_path) {
-            Ok(loaded) => return Some(loaded),
+            Ok(loaded) => return Ok(Some(loaded)),
+            Err(Unusable::LogTooShort(position)) => return Err(Ahead { path, position }),
             Err(why) => tracing::warn!(
                 snapshot = %path.display(),
                 "skipping snapshot: {why}; trying an older one or the whole log"
             ),
         }
     }
-    None
+    Ok(None)
+}
+
+/// A sound snapshot taken after a record beyond the end of the log.
+#[derive(Debug)]
+pub(crate) struct Ahead {
+    pub path: PathBuf,
+    pub position: Position,
 }
 
 fn load<S: DeserializeOwned>(path: &Path, log_path: &Path) -> Result<Loaded<S>, Unusable> {
@@ -134,11 +152,23 @@ fn load<S: DeserializeOwned>(path: &Path, log_path: &Path) -> Result<Loaded<S>, 
     if crc32fast::hash(body) != header.body_crc {
         return Err(Unusable::Checksum);
     }
-    if !log_holds(log_path, header.position)? {
-        return Err(Unusable::NotInLog(header.position.log_offset));
-    }
     let state = postcard::from_bytes(body).map_err(Unusable::Decode)?;
+    let position = header.position;
+    if log_len(log_path)? < position.log_offset {
+        return Err(Unusable::LogTooShort(position));
+    }
+    if !log_holds(log_path, position)? {
+        return Err(Unusable::NotInLog(position.log_offset));
+    }
     Ok(Loaded { position: header.position, state, path: path.to_owned() })
+}
+
+fn log_len(log_path: &Path) -> io::Result<u64> {
+    match fs::metadata(log_path) {
+        Ok(metadata) => Ok(metadata.len()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(err) => Err(err),
+    }
 }
 
 /// Whether the record that ends at `position.log_offset` is the one the snapshot names.
