@@ -9,6 +9,8 @@
 //! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
 //!   matches none;
 //! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections;
+//! - [`rawhttp`]: a raw-socket client that can misbehave, and says exactly how the server
+//!   answered (a response, a clean close, a reset, or nothing in time);
 //! - [`workloads`]: what the load generator sends to Lithair, and how answers are judged.
 
 pub mod binary;
@@ -16,6 +18,7 @@ pub mod loadgen;
 pub mod model;
 pub mod process;
 pub mod raftlog;
+pub mod rawhttp;
 pub mod snapfile;
 pub mod suggest;
 pub mod workloads;
