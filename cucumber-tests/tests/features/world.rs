@@ -28,6 +28,7 @@ use cucumber_tests::{
     model::{Article, Comment},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
+    rawhttp::Outcome,
 };
 use serde_json::{Value, json};
 
@@ -72,6 +73,9 @@ pub struct Expected {
     pub last_user_id: Option<u64>,
     /// The last comment acknowledged, as sent, with the id the server assigned.
     pub last_comment: Option<Comment>,
+    /// Titles of articles whose request was cut off before its body was complete: the server
+    /// must never hold them.
+    pub never_applied: Vec<String>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -83,6 +87,17 @@ pub struct Perf {
     pub entries: Vec<Value>,
     /// Median start-up times (ms) with and without snapshots.
     pub restart_comparison: Option<(f64, f64)>,
+    /// Normal clients beside hostile ones: their latencies alone, then beside them, and every
+    /// error they saw.
+    pub beside_hostile: Option<NormalClients>,
+}
+
+/// What well-behaved clients saw, alone and then beside badly-behaved ones.
+#[derive(Debug, Default)]
+pub struct NormalClients {
+    pub alone: Vec<Duration>,
+    pub beside: Vec<Duration>,
+    pub errors: Vec<String>,
 }
 
 /// Crashes, refusals and damage done to the log on purpose.
@@ -106,6 +121,10 @@ pub struct Answers {
     pub raw: Vec<(u16, String)>,
     /// One per row of the bad-requests table.
     pub bad: Vec<BadAnswer>,
+    /// What each raw-socket client of the last hostile step saw, with what it did.
+    pub hostile: Vec<(String, Outcome)>,
+    /// Connections held open by clients, until they leave.
+    pub held: Vec<tokio::net::TcpStream>,
 }
 
 /// The answer to one row of the bad-requests table, beside what the row expected.
