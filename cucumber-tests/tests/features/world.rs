@@ -28,6 +28,7 @@ use cucumber_tests::{
     model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
+    rawhttp::Outcome,
 };
 use serde_json::{Value, json};
 
@@ -80,6 +81,9 @@ pub struct Expected {
     /// One entry per acknowledged write, in the order the answers came: the event type and the
     /// `data` its record must carry. Its length is the client's own tally of events.
     pub events: Vec<(&'static str, Value)>,
+    /// Titles of articles whose request was cut off before its body was complete: the server
+    /// must never hold them.
+    pub never_applied: Vec<String>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -93,6 +97,17 @@ pub struct Perf {
     pub restart_comparison: Option<(f64, f64)>,
     /// The same starts by the client's clock: spawn to the first 200 (ms, medians).
     pub restart_wall: Option<(f64, f64)>,
+    /// Normal clients beside hostile ones: their latencies alone, then beside them, and every
+    /// error they saw.
+    pub beside_hostile: Option<NormalClients>,
+}
+
+/// What well-behaved clients saw, alone and then beside badly-behaved ones.
+#[derive(Debug, Default)]
+pub struct NormalClients {
+    pub alone: Vec<Duration>,
+    pub beside: Vec<Duration>,
+    pub errors: Vec<String>,
 }
 
 /// Crashes, refusals and damage done to the log on purpose.
@@ -118,6 +133,10 @@ pub struct Answers {
     pub bad: Vec<BadAnswer>,
     /// Each creation and what its `Location` header led to.
     pub located: Vec<Located>,
+    /// What each raw-socket client of the last hostile step saw, with what it did.
+    pub hostile: Vec<(String, Outcome)>,
+    /// Connections held open by clients, until they leave.
+    pub held: Vec<tokio::net::TcpStream>,
 }
 
 /// A 201 and the resource its `Location` header names, read back.

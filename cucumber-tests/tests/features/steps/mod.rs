@@ -5,6 +5,7 @@ mod community_steps;
 mod corruption_steps;
 mod crud_steps;
 mod durability_steps;
+mod hostile_steps;
 mod http_steps;
 mod load_steps;
 mod parameters;
