@@ -72,6 +72,11 @@ pub struct Expected {
     pub last_user_id: Option<u64>,
     /// The last comment acknowledged, as sent, with the id the server assigned.
     pub last_comment: Option<Comment>,
+    /// Symbolic ids a scenario names (`art1`, `usr1`), mapped to the ids the server assigned.
+    pub symbols: BTreeMap<String, u64>,
+    /// The events the scenario's acknowledged requests must have written, in order:
+    /// (event type, id of the thing it is about).
+    pub events: Vec<(String, u64)>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -83,6 +88,8 @@ pub struct Perf {
     pub entries: Vec<Value>,
     /// Median start-up times (ms) with and without snapshots.
     pub restart_comparison: Option<(f64, f64)>,
+    /// Content size of the articles the next "of these articles" step creates.
+    pub article_bytes: Option<usize>,
 }
 
 /// Crashes, refusals and damage done to the log on purpose.
@@ -202,6 +209,19 @@ impl Server {
         }
         self.data_dir = self.dir().join(path);
         Ok(())
+    }
+
+    /// A persistence path as a label: upstream's scenarios write absolute paths such as
+    /// `/tmp/lithair-crud-test` (and reuse them). The path is never used as it is; it names a
+    /// directory under the scenario's own `persistence/`, so no scenario touches the real
+    /// `/tmp/...` or another scenario's data. `..` is refused either way.
+    pub fn use_data_label(&mut self, label: &str) -> anyhow::Result<()> {
+        match label.strip_prefix('/') {
+            Some(rest) => {
+                self.use_data_path(&format!("persistence/{}", rest.trim_start_matches('/')))
+            }
+            None => self.use_data_path(label),
+        }
     }
 
     pub fn spec(&self) -> ServerSpec {

@@ -155,3 +155,12 @@ async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Resul
     ensure!(share >= percent as f64, "only {share:.2}% of the acknowledged writes survived");
     Ok(())
 }
+
+/// Crash the server (SIGKILL), start it again on the same data, and count the acknowledged
+/// articles it still serves as acknowledged.
+#[then(expr = "at least {int}% of articles must be recoverable after crash")]
+async fn recoverable_after_crash(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
+    world.server.take()?.kill().await?;
+    world.server.start().await?;
+    share_survived(world, percent).await
+}

@@ -18,6 +18,7 @@ async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
 
 #[then("the events.raftlog file exists")]
 #[then("le fichier events.raftlog doit exister")]
+#[then("the events.raftlog file must exist")]
 async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
     let path = world.server.log_path();
     ensure!(path.is_file(), "{} does not exist", path.display());
@@ -26,6 +27,8 @@ async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then(expr = "the events.raftlog file contains exactly {int} events")]
 #[then(expr = "le fichier events.raftlog doit contenir exactement {int} événements")]
+#[then(expr = "the events.raftlog file must contain exactly {int} events")]
+#[then(expr = "the number of events in events.raftlog must be exactly {int}")]
 async fn log_holds_events(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     let log = verified_log(world).await?;
     ensure!(
@@ -37,6 +40,7 @@ async fn log_holds_events(world: &mut LithairWorld, count: usize) -> anyhow::Res
 }
 
 #[then(expr = "the events.raftlog file contains exactly {int} {word} events")]
+#[then(expr = "the events.raftlog file must contain exactly {int} {string} events")]
 async fn log_holds_events_of_type(
     world: &mut LithairWorld,
     count: usize,
@@ -54,6 +58,12 @@ async fn log_holds_events_of_type(
 
 #[then("every record of the events.raftlog file is valid")]
 #[then("the events are in chronological order")]
+#[then("all events must be in chronological order")]
+#[then("each event must have a strictly increasing timestamp")]
+#[then("the time sequence must be strictly increasing")]
+#[then("the events.raftlog file must have a consistent size")]
+#[then("no event must be corrupted")]
+#[then("no corruption must be detected")]
 async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
     // Checksums, gapless sequence numbers and strictly increasing timestamps.
     let log = verified_log(world).await?;
@@ -67,6 +77,7 @@ async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then("no article is missing from the events.raftlog file")]
+#[then("no article must be missing")]
 async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
     let missing: Vec<u64> = world
@@ -86,6 +97,8 @@ async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then("every article checksum in the events.raftlog file is valid")]
+#[then("the event checksum must be valid")]
+#[then("the CRC32 verification must pass")]
 async fn checksums_valid_in_log(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = verified_log(world).await?;
     let replay = log.replay();
@@ -97,6 +110,8 @@ async fn checksums_valid_in_log(world: &mut LithairWorld) -> anyhow::Result<()> 
 }
 
 #[then("no event is duplicated")]
+#[then("no event must be duplicated")]
+#[then("no duplicate must exist")]
 async fn no_duplicates(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = verified_log(world).await?;
     let mut created = BTreeSet::new();
@@ -122,6 +137,7 @@ async fn replay_gives(world: &mut LithairWorld, count: usize) -> anyhow::Result<
 }
 
 #[then("the articles served match a replay of the events.raftlog file")]
+#[then("the database must remain consistent")]
 async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
     let served = http::all_articles(world).await?;
@@ -153,6 +169,7 @@ async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
 }
 
 #[then("the comment refers to its article and its author")]
+#[then("the relationships between events must be preserved")]
 async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
     let comment = world.expected.last_comment.clone().context("no comment was made")?;
     let log = verified_log(world).await?;
@@ -192,5 +209,41 @@ async fn has_torn_tail(world: &mut LithairWorld) -> anyhow::Result<()> {
         "expected a torn last record, found: {}",
         log.health()
     );
+    Ok(())
+}
+
+/// Every acknowledged creation and deletion has its event in the log (whose sequence numbers
+/// have no gap), and every live article is there as acknowledged.
+#[then("no event must be missing")]
+async fn no_event_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    let ids = |event_type: &str| -> BTreeSet<u64> {
+        log.records()
+            .iter()
+            .filter(|r| r.event_type == event_type)
+            .filter_map(|r| r.data["id"].as_u64())
+            .collect()
+    };
+    let (created, deleted) = (ids("ArticleCreated"), ids("ArticleDeleted"));
+    let missing: Vec<u64> =
+        world.expected.created_ids.iter().filter(|id| !created.contains(id)).copied().collect();
+    ensure!(missing.is_empty(), "no ArticleCreated for acknowledged articles {missing:?}");
+    let missing: Vec<u64> =
+        world.expected.deleted_ids.iter().filter(|id| !deleted.contains(id)).copied().collect();
+    ensure!(missing.is_empty(), "no ArticleDeleted for acknowledged deletions {missing:?}");
+    no_article_missing(world).await
+}
+
+/// The log holds exactly the events the scenario's requests made, in the order it made them,
+/// each about the id the server assigned.
+#[then("the events must be in the file in the same order")]
+async fn events_in_sent_order(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.expected.events.is_empty(), "the scenario made no events");
+    let log = verified_log(world).await?;
+    let actual: Vec<(String, Option<u64>)> =
+        log.records().iter().map(|r| (r.event_type.clone(), r.data["id"].as_u64())).collect();
+    let expected: Vec<(String, Option<u64>)> =
+        world.expected.events.iter().map(|(t, id)| (t.clone(), Some(*id))).collect();
+    ensure!(actual == expected, "events in the log: {actual:?}\nexpected: {expected:?}");
     Ok(())
 }
