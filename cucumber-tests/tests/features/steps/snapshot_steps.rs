@@ -39,10 +39,7 @@ async fn server_with_snapshots_kept(
 /// Every snapshot is kept, so the scenario can check each one it caused.
 #[given(expr = "the snapshot configuration is enabled every {int} events")]
 async fn enable_snapshots(world: &mut LithairWorld, every: u64) -> anyhow::Result<()> {
-    if let Some(server) = world.server.process.take() {
-        let status = server.stop().await?;
-        ensure!(status.success(), "the server did not stop cleanly: {status}");
-    }
+    stop_if_running(world).await?;
     world.server.args.extend(["--snapshot-keep".into(), "1000000".into()]);
     server_with_snapshots(world, every).await
 }
@@ -215,10 +212,7 @@ fn move_snapshots(from: &Path, to: &Path) -> anyhow::Result<()> {
 /// Stop the server (so the log is complete), then restore from each snapshot alone.
 #[then("I can restore from any snapshot")]
 async fn can_restore_any(world: &mut LithairWorld) -> anyhow::Result<()> {
-    if let Some(server) = world.server.process.take() {
-        let status = server.stop().await?;
-        ensure!(status.success(), "the server did not stop cleanly: {status}");
-    }
+    stop_if_running(world).await?;
     restore_each_snapshot(world).await
 }
 
@@ -226,10 +220,7 @@ async fn can_restore_any(world: &mut LithairWorld) -> anyhow::Result<()> {
 /// snapshot and serves exactly what the scenario's requests left, as acknowledged.
 #[then("the data after snapshot must be identical")]
 async fn identical_after_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
-    if let Some(server) = world.server.process.take() {
-        let status = server.stop().await?;
-        ensure!(status.success(), "the server did not stop cleanly: {status}");
-    }
+    stop_if_running(world).await?;
     world.server.start().await?;
     let health = http::expect(world, Method::GET, "/health", None, 200).await?;
     ensure!(
@@ -258,4 +249,13 @@ async fn snapshots_created(world: &mut LithairWorld, count: usize) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     at_least_snapshots(world, count).await
+}
+
+/// Stop the server cleanly (SIGTERM, exit status 0) if one is running.
+async fn stop_if_running(world: &mut LithairWorld) -> anyhow::Result<()> {
+    if let Some(server) = world.server.process.take() {
+        let status = server.stop().await?;
+        ensure!(status.success(), "the server did not stop cleanly: {status}");
+    }
+    Ok(())
 }
