@@ -44,8 +44,10 @@ async fn serve(cli: &cli::Cli) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", cli.bind))?;
     let address = listener.local_addr()?;
     let server = Server::open(cli.server_config()).await?;
+    // Listening for SIGTERM before the announcement: whoever reads it may stop us at once.
+    let shutdown = shutdown::signal_received();
     announce(address)?;
-    server.serve(listener, shutdown::signal_received()).await?;
+    server.serve(listener, shutdown).await?;
     Ok(())
 }
 

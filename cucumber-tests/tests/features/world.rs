@@ -84,6 +84,8 @@ pub struct Expected {
     /// Titles of articles whose request was cut off before its body was complete: the server
     /// must never hold them.
     pub never_applied: Vec<String>,
+    /// Symbolic ids a scenario names (`art1`, `usr1`), mapped to the ids the server assigned.
+    pub symbols: BTreeMap<String, u64>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -100,6 +102,8 @@ pub struct Perf {
     /// Normal clients beside hostile ones: their latencies alone, then beside them, and every
     /// error they saw.
     pub beside_hostile: Option<NormalClients>,
+    /// Content size of the articles the next "of these articles" step creates.
+    pub article_bytes: Option<usize>,
 }
 
 /// What well-behaved clients saw, alone and then beside badly-behaved ones.
@@ -267,6 +271,19 @@ impl Server {
         }
         self.data_dir = self.dir().join(path);
         Ok(())
+    }
+
+    /// A persistence path as a label: upstream's scenarios write absolute paths such as
+    /// `/tmp/lithair-crud-test` (and reuse them). The path is never used as it is; it names a
+    /// directory under the scenario's own `persistence/`, so no scenario touches the real
+    /// `/tmp/...` or another scenario's data. `..` is refused either way.
+    pub fn use_data_label(&mut self, label: &str) -> anyhow::Result<()> {
+        match label.strip_prefix('/') {
+            Some(rest) => {
+                self.use_data_path(&format!("persistence/{}", rest.trim_start_matches('/')))
+            }
+            None => self.use_data_path(label),
+        }
     }
 
     pub fn spec(&self) -> ServerSpec {

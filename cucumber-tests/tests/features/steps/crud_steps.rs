@@ -23,6 +23,8 @@ use crate::{
 #[when(expr = "I create {int} article(s)")]
 #[given(expr = "I have created {int} article(s)")]
 #[when(expr = "je crée {int} articles rapidement")]
+#[when(expr = "I create {int} articles with checksums")]
+#[then(expr = "I can create {int} additional articles")]
 async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     for _ in 0..count {
         let sent = numbered_article(world.expected.created_ids.len());
@@ -34,6 +36,7 @@ async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
 
 #[when(expr = "I create {int} articles in parallel with {int} workers")]
 #[when(expr = "je crée {int} articles en parallèle avec {int} threads")]
+#[when(expr = "I create {int} articles in parallel with {int} threads")]
 async fn create_in_parallel(
     world: &mut LithairWorld,
     count: usize,
@@ -46,6 +49,7 @@ async fn create_in_parallel(
 }
 
 #[when(expr = "{int} workers each create {int} articles at the same time")]
+#[when(expr = "I launch {int} threads that each create {int} articles simultaneously")]
 async fn workers_each_create(
     world: &mut LithairWorld,
     workers: usize,
@@ -176,6 +180,9 @@ async fn server_reports_active(world: &mut LithairWorld, count: usize) -> anyhow
 
 #[then(expr = "all {int} articles are present with identical content")]
 #[then(expr = "all {int} articles are persisted")]
+#[then(expr = "the final state must have {int} active articles")]
+#[then(expr = "the {int} articles must be present in memory")]
+#[then(expr = "all {int} articles must be present")]
 async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     ensure!(
         world.expected.articles.len() == count,
@@ -222,6 +229,8 @@ async fn every_article_reads_back(world: &mut LithairWorld) -> anyhow::Result<()
 }
 
 #[then(expr = "the article ids run from {int} to {int} without gaps")]
+#[then(expr = "the ID sequence must be continuous from {int} to {int}")]
+#[then(expr = "the IDs must be continuous from {int} to {int}")]
 async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> anyhow::Result<()> {
     let ids: Vec<u64> =
         world.expected.created_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
@@ -243,6 +252,7 @@ async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> an
 }
 
 #[then("the article ids are unique")]
+#[then("all IDs must be unique")]
 async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
     let unique: BTreeSet<u64> = world.expected.created_ids.iter().copied().collect();
     ensure!(
@@ -254,6 +264,7 @@ async fn ids_unique(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then("every article's checksum is valid over HTTP")]
+#[then("each article must have a valid checksum in the database")]
 async fn checksums_valid_over_http(world: &mut LithairWorld) -> anyhow::Result<()> {
     for (id, article) in http::all_articles(world).await? {
         ensure!(
@@ -328,4 +339,152 @@ async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
              article, comment on the article, delete the article"
         ),
     }
+}
+
+/// Served as acknowledged (see [`all_present`]), and in the log as acknowledged too.
+#[then(expr = "all {int} articles must be persisted")]
+#[then(expr = "exactly {int} articles must be persisted")]
+async fn articles_persisted(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    all_present(world, count).await?;
+    let log = world.server.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    let replay = log.replay();
+    ensure!(
+        replay.articles == world.expected.articles,
+        "the log replays to {} articles, {} were acknowledged; first difference at id {:?}",
+        replay.articles.len(),
+        world.expected.articles.len(),
+        world
+            .expected
+            .articles
+            .iter()
+            .find(|(id, a)| replay.articles.get(id) != Some(a))
+            .map(|(id, _)| id)
+    );
+    Ok(())
+}
+
+/// No id given out twice, no conflict or server error answered to any writer (the creating
+/// steps fail on any answer but 201; loads are checked here), and every acknowledged creation
+/// is in the log exactly once and served as sent.
+#[then("no concurrency conflict must be detected")]
+async fn no_concurrency_conflict(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ids_unique(world).await?;
+    for report in &world.perf.loads {
+        let bad: Vec<_> = report.statuses.keys().filter(|s| **s == 409 || **s >= 500).collect();
+        ensure!(bad.is_empty(), "{}: answered {bad:?}", report.label);
+    }
+    let log = world.server.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    let mut logged = std::collections::BTreeMap::<u64, usize>::new();
+    for record in log.records().iter().filter(|r| r.event_type == "ArticleCreated") {
+        *logged
+            .entry(record.data["id"].as_u64().context("ArticleCreated without an id")?)
+            .or_default() += 1;
+    }
+    for id in &world.expected.created_ids {
+        let times = logged.remove(id).unwrap_or(0);
+        ensure!(times == 1, "acknowledged article {id} is created {times} times in the log");
+    }
+    ensure!(
+        logged.is_empty(),
+        "the log creates articles nobody acknowledged: {:?}",
+        logged.keys().take(10).collect::<Vec<_>>()
+    );
+    all_present(world, world.expected.articles.len()).await
+}
+
+/// The CRC-32s of what the scenario sent, summed, equal the sum of the checksums served and
+/// the sum of those in the log.
+#[then("the total sum of checksums must match")]
+async fn checksum_sums_match(world: &mut LithairWorld) -> anyhow::Result<()> {
+    fn sum<'a>(checksums: impl Iterator<Item = &'a String>) -> anyhow::Result<u64> {
+        checksums.map(|c| u32::from_str_radix(c, 16).map(u64::from).context("a hex checksum")).sum()
+    }
+    ensure!(!world.expected.articles.is_empty(), "no article was acknowledged");
+    let sent = sum(world.expected.articles.values().map(|a| &a.checksum))?;
+    let served = http::all_articles(world).await?;
+    let served = sum(served.values().map(|a| &a.checksum))?;
+    let replay = world.server.raftlog().await?.replay();
+    let logged = sum(replay.articles.values().map(|a| &a.checksum))?;
+    ensure!(sent == served, "the checksums sent add up to {sent}, those served to {served}");
+    ensure!(sent == logged, "the checksums sent add up to {sent}, those in the log to {logged}");
+    Ok(())
+}
+
+/// Rows of `Type | ID`: each event type is made by the request that writes it, and the
+/// symbolic id (`art1`) names what the server assigned. A comment goes on the last article
+/// created, by the last user created.
+#[when("I create events in this order:")]
+async fn create_events(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table: Type | ID")?;
+    for row in table.rows.iter().skip(1) {
+        let [event_type, symbol] = row.as_slice() else { bail!("each row needs Type | ID") };
+        // Each request's remember_* adds the write to the client's tally of events.
+        create_event(world, event_type, symbol).await.explain(format!("{event_type} {symbol}"))?;
+    }
+    Ok(())
+}
+
+async fn create_event(
+    world: &mut LithairWorld,
+    event_type: &str,
+    symbol: &str,
+) -> anyhow::Result<u64> {
+    let known = |world: &LithairWorld| {
+        world
+            .expected
+            .symbols
+            .get(symbol)
+            .copied()
+            .with_context(|| format!("{symbol} was not created"))
+    };
+    let id = match event_type {
+        "ArticleCreated" => {
+            create_articles(world, 1).await?;
+            *world.expected.created_ids.last().context("no article created")?
+        }
+        "UserCreated" => {
+            let (name, email) = (format!("User {symbol}"), format!("{symbol}@example.org"));
+            let body = json!({"name": name, "email": email});
+            let id =
+                assigned_id(&expect(world, Method::POST, "/api/users", Some(&body), 201).await?)?;
+            world.expected.remember_user(User { id, name, email });
+            id
+        }
+        "ArticleUpdated" => {
+            let id = known(world)?;
+            let sent = ArticleInput::new(format!("{symbol} modified"), "Changed");
+            expect(world, Method::PUT, &format!("/api/articles/{id}"), Some(&json!(sent)), 200)
+                .await?;
+            world.expected.remember_updated(sent.with_id(id));
+            return Ok(id);
+        }
+        "ArticleDeleted" => {
+            let id = known(world)?;
+            expect(world, Method::DELETE, &format!("/api/articles/{id}"), None, 204).await?;
+            world.expected.remember_deleted(id);
+            return Ok(id);
+        }
+        "CommentAdded" => {
+            let article_id =
+                *world.expected.created_ids.last().context("no article created yet")?;
+            let user_id = world.expected.last_user_id.context("no user created yet")?;
+            let body = format!("Comment {symbol}");
+            let sent = json!({"user_id": user_id, "body": body});
+            let path = format!("/api/articles/{article_id}/comments");
+            let id = assigned_id(&expect(world, Method::POST, &path, Some(&sent), 201).await?)?;
+            world.expected.remember_comment(Comment { id, article_id, user_id, body });
+            id
+        }
+        other => bail!(
+            "unknown event type {other:?}; known: ArticleCreated, UserCreated, ArticleUpdated, \
+             ArticleDeleted, CommentAdded"
+        ),
+    };
+    ensure!(
+        world.expected.symbols.insert(symbol.to_owned(), id).is_none(),
+        "{symbol} is created twice"
+    );
+    Ok(id)
 }

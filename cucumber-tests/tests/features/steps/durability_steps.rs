@@ -228,3 +228,12 @@ async fn log_holds_each_once(world: &mut LithairWorld) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Crash the server (SIGKILL), start it again on the same data, and count the acknowledged
+/// articles it still serves as acknowledged.
+#[then(expr = "at least {int}% of articles must be recoverable after crash")]
+async fn recoverable_after_crash(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
+    world.server.take()?.kill().await?;
+    world.server.start().await?;
+    share_survived(world, percent).await
+}

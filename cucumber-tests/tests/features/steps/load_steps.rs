@@ -24,6 +24,15 @@ const ARTICLE_BYTES: usize = 200;
 /// Left out of the measurements of duration-bound loads: connections, caches and the
 /// allocator settle first.
 const WARMUP: Duration = Duration::from_secs(1);
+/// Clients of the load phrases that name no count of their own ("I create 1000 articles
+/// quickly", "I measure write performance for 10 seconds").
+const CLIENTS: usize = 50;
+/// Upstream's mixed test names shares and connections but no rate: it is offered at this rate,
+/// open loop, as features/performance.feature does, so its latencies count from each
+/// request's intended send time.
+const MIXED_RATE: u64 = 2500;
+/// Articles created before the mixed test, so that its reads have something to read.
+const MIXED_SEED: u64 = 5000;
 
 /// Run `config` with `workload` against the scenario's server.
 async fn run(
@@ -52,6 +61,91 @@ async fn articles_exist(world: &mut LithairWorld, count: u64) -> anyhow::Result<
     let report =
         create_with_load(world, LoadConfig::closed_requests(50, count), ARTICLE_BYTES).await?;
     ensure!(report.errors() == 0, "creating the articles failed: {:?}", report.error_samples);
+    Ok(())
+}
+
+/// Upstream's "quickly": through the load generator, every answer checked; it must all succeed.
+#[when(expr = "I create {int} articles quickly")]
+async fn create_quickly(world: &mut LithairWorld, count: u64) -> anyhow::Result<()> {
+    let config = LoadConfig::closed_requests(CLIENTS, count).with_label("create quickly");
+    let report = create_with_load(world, config, ARTICLE_BYTES).await?;
+    let errors = (report.errors(), report.error_samples.clone());
+    world.record_load(report);
+    ensure!(errors.0 == 0, "{} creations failed, e.g. {:?}", errors.0, errors.1);
+    Ok(())
+}
+
+/// "Persisted" is checked, not assumed: every acknowledged article is in the log as sent.
+#[given(expr = "{int} articles already created and persisted")]
+#[given(expr = "{int} articles created and persisted")]
+async fn created_and_persisted(world: &mut LithairWorld, count: u64) -> anyhow::Result<()> {
+    articles_exist(world, count).await?;
+    acknowledged_writes_in_log(world).await
+}
+
+#[when(expr = "I launch {int} concurrent POST requests with {int} threads")]
+async fn launch_posts(world: &mut LithairWorld, count: u64, threads: usize) -> anyhow::Result<()> {
+    clients_create(world, threads, count).await
+}
+
+#[when(expr = "I modify {int} existing articles")]
+async fn modify_existing(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    clients_modify(world, CLIENTS, count).await?;
+    let report = last_load(world)?;
+    ensure!(
+        report.errors() == 0,
+        "{} changes failed, e.g. {:?}",
+        report.errors(),
+        report.error_samples
+    );
+    Ok(())
+}
+
+#[when(expr = "I measure write performance for {int} seconds")]
+async fn measure_writes(world: &mut LithairWorld, seconds: u64) -> anyhow::Result<()> {
+    clients_create_for(world, CLIENTS, seconds).await
+}
+
+#[when(expr = "I measure read performance for {int} seconds")]
+async fn measure_reads(world: &mut LithairWorld, seconds: u64) -> anyhow::Result<()> {
+    clients_read_for(world, CLIENTS, seconds).await
+}
+
+/// Upstream's mixed test: `Type | Percentage | Concurrency`, at [`MIXED_RATE`] requests per
+/// second over [`MIXED_SEED`] articles created first.
+#[when(expr = "I run a mixed test for {int} seconds with:")]
+async fn mixed_test(world: &mut LithairWorld, seconds: u64, step: &Step) -> anyhow::Result<()> {
+    articles_exist(world, MIXED_SEED).await?;
+    traffic_mix(world, seconds, MIXED_RATE, step).await
+}
+
+#[when(expr = "I create {int} articles in {int} batches of {int}")]
+async fn create_in_n_batches(
+    world: &mut LithairWorld,
+    count: u64,
+    batches: u64,
+    batch: u64,
+) -> anyhow::Result<()> {
+    ensure!(batches * batch == count, "{batches} batches of {batch} are not {count} articles");
+    create_in_batches(world, count, batch).await
+}
+
+/// Sets the content size for the next "I create N of these articles".
+#[when(expr = "I create articles with {int}KB content each")]
+async fn articles_of_size(world: &mut LithairWorld, kilobytes: usize) -> anyhow::Result<()> {
+    ensure!(kilobytes > 0, "articles need some content");
+    world.perf.article_bytes = Some(kilobytes * 1024);
+    Ok(())
+}
+
+#[when(expr = "I create {int} of these articles")]
+async fn create_these(world: &mut LithairWorld, count: u64) -> anyhow::Result<()> {
+    let bytes = world.perf.article_bytes.context("no article size was given before")?;
+    let config = LoadConfig::closed_requests(20, count).with_label(format!("create {bytes} B"));
+    let report = create_with_load(world, config, bytes).await?;
+    let errors = report.errors();
+    world.record_load(report);
+    ensure!(errors == 0, "{errors} creations failed");
     Ok(())
 }
 
@@ -136,6 +230,7 @@ async fn clients_delete(
 }
 
 #[when(expr = "articles are created at a steady {int} per second for {int} seconds")]
+#[when(regex = r"^I run a constant load of (\d+) req/s for (\d+) seconds$")]
 async fn steady_creation(world: &mut LithairWorld, rate: u64, seconds: u64) -> anyhow::Result<()> {
     let config =
         LoadConfig::open(20, rate as f64, Duration::from_secs(seconds)).with_label("steady create");
@@ -240,6 +335,7 @@ async fn every_request_succeeded(world: &mut LithairWorld) -> anyhow::Result<()>
 }
 
 #[then(expr = "less than {float}% of the requests failed")]
+#[then(expr = "the error rate must be less than {float}%")]
 async fn error_rate_below(world: &mut LithairWorld, percent: f64) -> anyhow::Result<()> {
     let report = last_load(world)?;
     ensure!(
@@ -252,6 +348,8 @@ async fn error_rate_below(world: &mut LithairWorld, percent: f64) -> anyhow::Res
 }
 
 #[then(expr = "the server handled at least {int} requests per second")]
+#[then(expr = "the server must process at least {int} requests per second")]
+#[then(regex = r"^the (?:total )?throughput must be greater than (\d+) req/s$")]
 async fn throughput_at_least(world: &mut LithairWorld, rate: u64) -> anyhow::Result<()> {
     let report = last_load(world)?;
     ensure!(
@@ -263,6 +361,8 @@ async fn throughput_at_least(world: &mut LithairWorld, rate: u64) -> anyhow::Res
 }
 
 #[then(expr = "the average latency was below {int} ms")]
+#[then(expr = "the average latency must be less than {int}ms")]
+#[then(expr = "the average response time must be less than {int}ms")]
 async fn mean_latency_below(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
     let report = last_load(world)?;
     ensure!(report.mean_ms() < ms as f64, "the average latency was {:.2} ms", report.mean_ms());
@@ -280,6 +380,7 @@ async fn percentile_within(world: &mut LithairWorld, percent: u64, ms: u64) -> a
 /// Every acknowledged creation and change is in the log as acknowledged, and every
 /// acknowledged deletion too.
 #[then("every acknowledged write is in the events.raftlog file")]
+#[when("I wait for all writes to complete")]
 async fn acknowledged_writes_in_log(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = world.server.raftlog().await?;
     log.verify().map_err(anyhow::Error::msg)?;
@@ -316,6 +417,7 @@ async fn one_event_per_creation(world: &mut LithairWorld) -> anyhow::Result<()> 
 }
 
 #[then("the server log shows no error")]
+#[then("no error must be present in the logs")]
 async fn no_error_logged(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = world.server.log();
     let errors: Vec<&str> =
@@ -325,6 +427,7 @@ async fn no_error_logged(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then(expr = "the events.raftlog file is at least {int} MB")]
+#[then(expr = "the events.raftlog file must be at least {int}MB")]
 async fn log_at_least(world: &mut LithairWorld, megabytes: u64) -> anyhow::Result<()> {
     let size = std::fs::metadata(world.server.log_path())?.len();
     ensure!(size >= megabytes * 1_000_000, "the log is {:.1} MB", size as f64 / 1e6);
@@ -332,6 +435,7 @@ async fn log_at_least(world: &mut LithairWorld, megabytes: u64) -> anyhow::Resul
 }
 
 #[then(expr = "a request right after is answered within {int} ms")]
+#[then(regex = r"^the server must remain responsive \(< (\d+)ms latency\)$")]
 async fn probe_within(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
     let id = *world.expected.articles.keys().next_back().context("no article to read")?;
     let started = Instant::now();
@@ -349,5 +453,114 @@ async fn read_back_exactly(world: &mut LithairWorld) -> anyhow::Result<()> {
         let served = Article::deserialize(&served).explain(format!("article {id} as served"))?;
         ensure!(&served == expected, "article {id} does not read back as written");
     }
+    Ok(())
+}
+
+/// Every request of the last load got an answer, and every answer was the right one.
+#[then(expr = "the server must have responded to all {int} requests")]
+async fn responded_to_all(world: &mut LithairWorld, count: u64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    let sent = report.requests + report.warmup_requests;
+    let answered: u64 = report.statuses.values().sum();
+    ensure!(sent == count, "{sent} requests were sent, not {count}");
+    ensure!(answered + report.warmup_requests == count, "only {answered} of {count} got an answer");
+    ensure!(
+        report.errors() == 0 && report.warmup_errors == 0,
+        "{} answers were wrong or missing, e.g. {:?}",
+        report.errors() + report.warmup_errors,
+        report.error_samples
+    );
+    Ok(())
+}
+
+/// Every acknowledged write is in the log as acknowledged, with one creation event each.
+#[then("all requests must be persisted")]
+#[then("all writes must be persisted")]
+async fn all_writes_persisted(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.expected.created_ids.is_empty(), "no write was acknowledged");
+    acknowledged_writes_in_log(world).await?;
+    one_event_per_creation(world).await
+}
+
+/// Exactly `count` events in the log, and they are the acknowledged writes.
+#[then(expr = "exactly {int} events must be persisted")]
+async fn exactly_persisted(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    let logged = world.server.raftlog().await?.records().len();
+    ensure!(logged == count, "the log holds {logged} events, expected {count}");
+    ensure!(
+        world.expected.created_ids.len() == count,
+        "{} writes were acknowledged, expected {count}",
+        world.expected.created_ids.len()
+    );
+    all_writes_persisted(world).await
+}
+
+/// The share of failed requests of the last load, warm-up included, is at most `percent`.
+#[then(expr = "the error rate must be {float}%")]
+async fn error_rate_is(world: &mut LithairWorld, percent: f64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    let sent = report.requests + report.warmup_requests;
+    let failed = report.errors() + report.warmup_errors;
+    ensure!(sent > 0, "the last load sent nothing");
+    let rate = failed as f64 * 100.0 / sent as f64;
+    ensure!(
+        rate <= percent,
+        "{rate:.3}% of {sent} requests failed, e.g. {:?}",
+        report.error_samples
+    );
+    Ok(())
+}
+
+#[then(expr = "the p{int} latency must be less than {int}ms")]
+async fn percentile_below(world: &mut LithairWorld, percent: u64, ms: u64) -> anyhow::Result<()> {
+    let report = last_load(world)?;
+    let latency = report.percentile_ms(percent as f64);
+    ensure!(latency < ms as f64, "p{percent} latency is {latency:.2} ms");
+    Ok(())
+}
+
+/// The reads of the last load each came back as the article asked for, with a checksum that
+/// matches its text (the read workload checks every body).
+#[then("all reads must return valid data")]
+async fn reads_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let report = world
+        .perf
+        .loads
+        .iter()
+        .rev()
+        .find(|r| r.label == "read")
+        .context("no read load has run in this scenario")?;
+    ensure!(report.requests > 0, "no read was measured");
+    ensure!(
+        report.errors() == 0 && report.warmup_errors == 0,
+        "{} reads were wrong or failed, e.g. {:?}",
+        report.errors() + report.warmup_errors,
+        report.error_samples
+    );
+    Ok(())
+}
+
+/// Every article the scenario knows is served, byte for byte, and no other.
+#[then("all articles must be retrievable")]
+#[then("no article must have corrupted data")]
+async fn all_retrievable(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.expected.articles.is_empty(), "no article was acknowledged");
+    read_back_exactly(world).await?;
+    let served = http::all_articles(world).await?.len();
+    ensure!(served == world.expected.articles.len(), "the server lists {served} articles");
+    Ok(())
+}
+
+/// Each article the scenario knows, read one by one: the slowest read is below `ms`.
+#[then(regex = r"^the read time must not degrade \(< (\d+)ms\)$")]
+async fn reads_stay_fast(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
+    ensure!(!world.expected.articles.is_empty(), "no article to read");
+    let mut slowest = Duration::ZERO;
+    for id in world.expected.articles.keys() {
+        let started = Instant::now();
+        http::expect(world, Method::GET, &format!("/api/articles/{id}"), None, 200).await?;
+        slowest = slowest.max(started.elapsed());
+    }
+    ensure!(slowest < Duration::from_millis(ms), "the slowest read took {slowest:?}");
     Ok(())
 }

@@ -20,6 +20,7 @@ async fn verified_log(world: &LithairWorld) -> anyhow::Result<RaftLog> {
 
 #[then("the events.raftlog file exists")]
 #[then("le fichier events.raftlog doit exister")]
+#[then("the events.raftlog file must exist")]
 async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
     let path = world.server.log_path();
     ensure!(path.is_file(), "{} does not exist", path.display());
@@ -28,6 +29,8 @@ async fn log_exists(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then(expr = "the events.raftlog file contains exactly {int} events")]
 #[then(expr = "le fichier events.raftlog doit contenir exactement {int} événements")]
+#[then(expr = "the events.raftlog file must contain exactly {int} events")]
+#[then(expr = "the number of events in events.raftlog must be exactly {int}")]
 async fn log_holds_events(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     let log = verified_log(world).await?;
     ensure!(
@@ -39,6 +42,7 @@ async fn log_holds_events(world: &mut LithairWorld, count: usize) -> anyhow::Res
 }
 
 #[then(expr = "the events.raftlog file contains exactly {int} {word} events")]
+#[then(expr = "the events.raftlog file must contain exactly {int} {string} events")]
 async fn log_holds_events_of_type(
     world: &mut LithairWorld,
     count: usize,
@@ -57,6 +61,9 @@ async fn log_holds_events_of_type(
 /// Its own check, not left to the reader: seq 1, 2, 3… with no gap or repeat, and every `ts`
 /// strictly after the one before (docs/raftlog.md), over every record in the file.
 #[then("the events are in chronological order")]
+#[then("all events must be in chronological order")]
+#[then("each event must have a strictly increasing timestamp")]
+#[then("the time sequence must be strictly increasing")]
 async fn chronological(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = world.server.raftlog().await?;
     ensure!(!log.records().is_empty(), "the log holds no event");
@@ -84,6 +91,9 @@ async fn chronological(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then("every record of the events.raftlog file is valid")]
+#[then("the events.raftlog file must have a consistent size")]
+#[then("no event must be corrupted")]
+#[then("no corruption must be detected")]
 async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
     // Checksums, gapless sequence numbers and strictly increasing timestamps.
     let log = verified_log(world).await?;
@@ -97,6 +107,7 @@ async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then("no article is missing from the events.raftlog file")]
+#[then("no article must be missing")]
 async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
     let missing: Vec<u64> = world
@@ -116,6 +127,8 @@ async fn no_article_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[then("every article checksum in the events.raftlog file is valid")]
+#[then("the event checksum must be valid")]
+#[then("the CRC32 verification must pass")]
 async fn checksums_valid_in_log(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = verified_log(world).await?;
     let replay = log.replay();
@@ -127,6 +140,8 @@ async fn checksums_valid_in_log(world: &mut LithairWorld) -> anyhow::Result<()> 
 }
 
 #[then("no event is duplicated")]
+#[then("no event must be duplicated")]
+#[then("no duplicate must exist")]
 async fn no_duplicates(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = verified_log(world).await?;
     let mut created = BTreeSet::new();
@@ -211,6 +226,7 @@ fn carries(data: &Value, expected: &Value) -> bool {
 }
 
 #[then("the articles served match a replay of the events.raftlog file")]
+#[then("the database must remain consistent")]
 async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
     ensure!(replay.problems.is_empty(), "the log's events do not add up: {:?}", replay.problems);
@@ -285,6 +301,7 @@ async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
 }
 
 #[then("the comment refers to its article and its author")]
+#[then("the relationships between events must be preserved")]
 async fn comment_references(world: &mut LithairWorld) -> anyhow::Result<()> {
     let comment = world.expected.last_comment.clone().context("no comment was made")?;
     let log = verified_log(world).await?;
@@ -324,5 +341,52 @@ async fn has_torn_tail(world: &mut LithairWorld) -> anyhow::Result<()> {
         "expected a torn last record, found: {}",
         log.health()
     );
+    Ok(())
+}
+
+/// Every acknowledged creation and deletion has its event in the log (whose sequence numbers
+/// have no gap), and every live article is there as acknowledged.
+#[then("no event must be missing")]
+async fn no_event_missing(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    let ids = |event_type: &str| -> BTreeSet<u64> {
+        log.records()
+            .iter()
+            .filter(|r| r.event_type == event_type)
+            .filter_map(|r| r.data["id"].as_u64())
+            .collect()
+    };
+    let (created, deleted) = (ids("ArticleCreated"), ids("ArticleDeleted"));
+    let missing: Vec<u64> =
+        world.expected.created_ids.iter().filter(|id| !created.contains(id)).copied().collect();
+    ensure!(missing.is_empty(), "no ArticleCreated for acknowledged articles {missing:?}");
+    let missing: Vec<u64> =
+        world.expected.deleted_ids.iter().filter(|id| !deleted.contains(id)).copied().collect();
+    ensure!(missing.is_empty(), "no ArticleDeleted for acknowledged deletions {missing:?}");
+    no_article_missing(world).await
+}
+
+/// The log holds exactly the events the scenario's acknowledged requests made, in the order it
+/// made them: same type, and the payload it sent under the id the server assigned.
+#[then("the events must be in the file in the same order")]
+async fn events_in_sent_order(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let sent = &world.expected.events;
+    ensure!(!sent.is_empty(), "the scenario made no events");
+    let log = verified_log(world).await?;
+    ensure!(
+        sent.len() == log.records().len(),
+        "{} writes acknowledged, {} logged",
+        sent.len(),
+        log.records().len()
+    );
+    for (record, (event_type, data)) in log.records().iter().zip(sent) {
+        ensure!(
+            record.event_type == *event_type && carries(&record.data, data),
+            "seq {} is {} {}, but the client's write there was {event_type} {data}",
+            record.seq,
+            record.event_type,
+            record.data
+        );
+    }
     Ok(())
 }

@@ -1,7 +1,11 @@
 //! Snapshots: taken as configured, valid by the document, and never a reason for a restored
 //! server to answer differently from a full replay of the log.
 
-use std::{fs, path::Path};
+use std::{
+    fs,
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{given, then, when};
@@ -31,6 +35,15 @@ async fn server_with_snapshots_kept(
     server_with_snapshots(world, every).await
 }
 
+/// Upstream turns snapshots on after the server started: restart it with them, data kept.
+/// Every snapshot is kept, so the scenario can check each one it caused.
+#[given(expr = "the snapshot configuration is enabled every {int} events")]
+async fn enable_snapshots(world: &mut LithairWorld, every: u64) -> anyhow::Result<()> {
+    stop_if_running(world).await?;
+    world.server.args.extend(["--snapshot-keep".into(), "1000000".into()]);
+    server_with_snapshots(world, every).await
+}
+
 #[then(expr = "there are at least {int} snapshots")]
 async fn at_least_snapshots(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     let found = snapfile::list(&world.server.data_dir)?;
@@ -44,6 +57,7 @@ async fn at_least_snapshots(world: &mut LithairWorld, count: usize) -> anyhow::R
 }
 
 #[then("every snapshot is valid")]
+#[then("each snapshot must be valid and recoverable")]
 async fn every_snapshot_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
     let log = world.server.raftlog().await?;
     let snapshots = snapfile::list(&world.server.data_dir)?;
@@ -255,6 +269,57 @@ fn move_snapshots(from: &Path, to: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(to)?;
     for (_, path) in snapfile::list(from)? {
         fs::rename(&path, to.join(path.file_name().context("a file name")?))?;
+    }
+    Ok(())
+}
+
+/// Stop the server (so the log is complete), then restore from each snapshot alone.
+#[then("I can restore from any snapshot")]
+async fn can_restore_any(world: &mut LithairWorld) -> anyhow::Result<()> {
+    stop_if_running(world).await?;
+    restore_each_snapshot(world).await
+}
+
+/// Started again on its data (stopped cleanly first if it runs), the server loads its newest
+/// snapshot and serves exactly what the scenario's requests left, as acknowledged.
+#[then("the data after snapshot must be identical")]
+async fn identical_after_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
+    stop_if_running(world).await?;
+    world.server.start().await?;
+    let health = http::expect(world, Method::GET, "/health", None, 200).await?;
+    ensure!(
+        health["startup"]["snapshot"].is_u64(),
+        "the server did not start from a snapshot: {}",
+        health["startup"]
+    );
+    let served = http::all_articles(world).await?;
+    ensure!(!world.expected.articles.is_empty(), "no article was acknowledged");
+    ensure!(
+        served == world.expected.articles,
+        "{} articles served, {} acknowledged; first difference at id {:?}",
+        served.len(),
+        world.expected.articles.len(),
+        world.expected.articles.iter().find(|(id, a)| served.get(id) != Some(a)).map(|(id, _)| id)
+    );
+    Ok(())
+}
+
+/// A snapshot is taken after the write that made it due has been acknowledged, and written
+/// by a background thread: wait (at most 10 s) until at least `count` snapshot files exist.
+#[then(expr = "at least {int} snapshots must be created")]
+async fn snapshots_created(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while snapfile::list(&world.server.data_dir)?.len() < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    at_least_snapshots(world, count).await
+}
+
+/// Stop the server cleanly (SIGTERM, exit status 0) if one is running.
+async fn stop_if_running(world: &mut LithairWorld) -> anyhow::Result<()> {
+    if let Some(server) = world.server.process.take() {
+        let status = server.stop().await?;
+        ensure!(status.success(), "the server did not stop cleanly: {status}");
     }
     Ok(())
 }
