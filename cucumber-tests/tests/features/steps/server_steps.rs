@@ -57,6 +57,7 @@ async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[when("I kill the server")]
 async fn kill_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.server.take()?.kill().await?;
+    world.record_crash("crash (SIGKILL)");
     Ok(())
 }
 
