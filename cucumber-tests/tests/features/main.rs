@@ -43,6 +43,11 @@ const CONCURRENT_SCENARIOS: usize = 4;
 
 fn main() -> ExitCode {
     raise_open_file_limit();
+    // cucumber names feature files relative to CARGO_WORKSPACE_DIR (else CARGO_MANIFEST_DIR,
+    // the crate's folder, which names them `work/…/features/x.feature`); point it at the
+    // workspace so the console, cucumber.json and the report say `features/x.feature`.
+    // SAFETY: nothing else runs yet; no other thread reads the environment.
+    unsafe { std::env::set_var("CARGO_WORKSPACE_DIR", binary::workspace_root()) };
     // `--input` globs are relative to the working directory: make it the repository's root,
     // so `-i features/crud.feature` means what it says wherever cargo runs the test from.
     if let Err(err) = std::env::set_current_dir(binary::workspace_root()) {
