@@ -52,6 +52,7 @@ fn group_block(group: &Group) -> Markup {
     };
     let thresholds = group.info.map_or(&[][..], |i| &i.thresholds[..]);
     let mode = group.info.and_then(|i| i.durability_mode.clone()).unwrap_or("unknown".into());
+    let charted = charted(&group.loads, thresholds);
     html! {
         h3 { (title) }
         p class="note" { "Server durability mode: " strong { (mode) } }
@@ -69,8 +70,28 @@ fn group_block(group: &Group) -> Markup {
             tbody { @for load in &group.loads { (load_row(load, endpoint(group, load))) } }
         }
         (throughput_chart(&group.loads, thresholds))
-        @for load in &group.loads { (latency_chart(load, endpoint(group, load), &mode, thresholds)) }
+        @for load in &charted { (latency_chart(load, endpoint(group, load), &mode, thresholds)) }
+        @if charted.len() < group.loads.len() {
+            p class="note" {
+                "The latency of the other " (group.loads.len() - charted.len())
+                " loads, which no step holds to a ceiling, is in the table above."
+            }
+        }
     }
+}
+
+/// A scenario's latency charts: every load's when it has a few; otherwise only those a step
+/// holds to a latency ceiling, so that ten batches do not make ten look-alike charts.
+const LATENCY_CHARTS_PER_SCENARIO: usize = 4;
+
+fn charted<'a>(loads: &[&'a Load], thresholds: &[Threshold]) -> Vec<&'a Load> {
+    if loads.len() <= LATENCY_CHARTS_PER_SCENARIO {
+        return loads.to_vec();
+    }
+    let ceiling = |l: &Load| {
+        thresholds.iter().any(|t| !t.metric.is_floor() && t.load.as_deref() == Some(&l.label))
+    };
+    loads.iter().copied().filter(|l| ceiling(l)).collect()
 }
 
 fn endpoint<'a>(group: &Group<'a>, load: &Load) -> &'a str {
