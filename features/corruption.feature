@@ -33,3 +33,21 @@ Feature: Corruption — damage is detected, never silently skipped or overwritte
     And I restart the server
     Then the server reports 100 active articles
     And every record of the events.raftlog file is valid
+
+  Scenario Outline: a record <shape> in the middle of the log stops the server from starting
+    Every checksum still verifies: only the sequence numbers and timestamps tell that the log
+    was altered, and they must be checked as strictly as the checksums.
+    Given a running Lithair server
+    And I have created 20 articles
+    When I stop the server
+    And a record in the middle of the events.raftlog file is <shape>
+    Then the server refuses to start
+    And the error names the file, the byte offset of the damage and the last good sequence number
+    And the events.raftlog file is unchanged
+
+    Examples:
+      | shape                      |
+      | removed                    |
+      | duplicated                 |
+      | swapped with the next one  |
+      | given an earlier timestamp |

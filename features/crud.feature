@@ -15,6 +15,9 @@ Feature: Creating, modifying and deleting articles
     And replaying the events.raftlog file gives 75 active articles
     And the articles served match a replay of the events.raftlog file
     And the events are in chronological order
+    And every article reads back as it was sent
+    And the events.raftlog file holds what was sent
+    And the health counters match what was written
 
   Scenario: changing an article that does not exist is refused and writes nothing
     Given a running Lithair server
@@ -28,3 +31,5 @@ Feature: Creating, modifying and deleting articles
     Then the request is refused as not found
     And the events.raftlog file contains exactly 4 events
     And the server reports 2 active articles
+    And every article reads back as it was sent
+    And the health counters match what was written

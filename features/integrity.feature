@@ -19,6 +19,8 @@ Feature: Integrity — every acknowledged write is in the log, exactly once
     And the events.raftlog file contains exactly 10000 ArticleCreated events
     And no event is duplicated
     And the article ids run from 0 to 9999 without gaps
+    And the events.raftlog file holds what was sent
+    And the health counters match what was written
 
   Scenario: 1000 clients each creating 10 articles at the same moment
     Given a running Lithair server

@@ -21,3 +21,5 @@ Feature: Event order — the log tells what happened, in the order it happened
       | ArticleDeleted |
     And the events are in chronological order
     And the comment refers to its article and its author
+    And the events.raftlog file holds what was sent
+    And the health counters match what was written

@@ -12,3 +12,5 @@ Feature: Restart — the data is still there, and the numbering goes on
     Then the events.raftlog file contains exactly 2000 ArticleCreated events
     And the article ids run from 0 to 1999 without gaps
     And every record of the events.raftlog file is valid
+    And the events are in chronological order
+    And the health counters match what was written

@@ -11,8 +11,16 @@ Feature: Snapshots — faster restarts, never a different answer
     Then there are at least 5 snapshots
     And every snapshot is valid
     And writes paused less than 50 ms for each snapshot
+    And no write waited more than 500 ms while the snapshots were taken
     And the events.raftlog file contains exactly 5000 ArticleCreated events
     And restoring from each snapshot alone gives the same articles as a full replay
+
+  Scenario: with more snapshots taken than kept, exactly the newest remain
+    Given a running Lithair server taking a snapshot every 100 events and keeping 3
+    When I create 1000 articles
+    And I stop the server
+    Then exactly the newest 3 snapshots remain
+    And every snapshot is valid
 
   @serial
   Scenario: with a 200000-event log, a restart from a snapshot beats a full replay

@@ -4,15 +4,13 @@
 
 use std::process::Command;
 
-/// A record as docs/raftlog.md specifies it: the JSON fields, then the CRC32 of every byte
-/// before `,"crc"`.
-// TODO(merge): use cucumber_tests::raftlog::encode once the harness has its one encoder.
+use cucumber_tests::raftlog::encode;
+
+/// A record as docs/raftlog.md specifies it, from the harness's one encoder; `data` is JSON text.
 fn record(seq: u64, event: &str, data: &str) -> String {
-    let body = format!(
-        r#"{{"seq":{seq},"ts":{},"type":"{event}","data":{data}"#,
-        1_795_780_800_000_000 + seq
-    );
-    format!("{body},\"crc\":\"{:08x}\"}}\n", crc32fast::hash(body.as_bytes()))
+    let data: serde_json::Value = serde_json::from_str(data).expect("test data is JSON");
+    let line = encode::record(seq, 1_795_780_800_000_000 + seq, event, &data);
+    String::from_utf8(line).expect("records are UTF-8")
 }
 
 fn clean_log() -> String {

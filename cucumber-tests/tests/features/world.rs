@@ -29,7 +29,7 @@ use anyhow::{Context, bail};
 use cucumber::gherkin::Step;
 use cucumber_tests::{
     loadgen::LoadReport,
-    model::{Article, Comment},
+    model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
 };
@@ -83,9 +83,17 @@ pub struct Expected {
     /// Every article id the server acknowledged creating, in the order the answers came.
     pub created_ids: Vec<u64>,
     pub deleted_ids: Vec<u64>,
+    /// Every acknowledged update, as sent, in the order the answers came.
+    pub updates: Vec<Article>,
+    pub users: BTreeMap<u64, User>,
     pub last_user_id: Option<u64>,
+    /// Every acknowledged comment, as sent, by the id the server assigned.
+    pub comments: BTreeMap<u64, Comment>,
     /// The last comment acknowledged, as sent, with the id the server assigned.
     pub last_comment: Option<Comment>,
+    /// One entry per acknowledged write, in the order the answers came: the event type and the
+    /// `data` its record must carry. Its length is the client's own tally of events.
+    pub events: Vec<(&'static str, Value)>,
 }
 
 /// Load reports and measurements of this scenario.
@@ -97,6 +105,8 @@ pub struct Perf {
     pub entries: Vec<Value>,
     /// Median start-up times (ms) with and without snapshots.
     pub restart_comparison: Option<(f64, f64)>,
+    /// The same starts by the client's clock: spawn to the first 200 (ms, medians).
+    pub restart_wall: Option<(f64, f64)>,
     /// What each recorded load sent, by label, for the run report.
     pub endpoints: Vec<LoadInfo>,
     /// The limits the Then steps held the loads to, and what they measured.
@@ -137,16 +147,34 @@ pub struct Answers {
     pub raw: Vec<(u16, String)>,
     /// One per row of the bad-requests table.
     pub bad: Vec<BadAnswer>,
+    /// Each creation and what its `Location` header led to.
+    pub located: Vec<Located>,
+}
+
+/// A 201 and the resource its `Location` header names, read back.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub what: String,
+    /// What the client sent, with the id the server assigned.
+    pub sent: Value,
+    pub location: Option<String>,
+    /// The status and body of a GET on the location.
+    pub read_back: Option<(u16, Value)>,
 }
 
 /// The answer to one row of the bad-requests table, beside what the row expected.
 #[derive(Debug, Clone)]
 pub struct BadAnswer {
     pub case: String,
+    pub method: String,
     /// (status, error code)
     pub expected: (String, String),
     pub status: u16,
+    pub content_type: Option<String>,
+    pub allow: Option<String>,
     pub body: String,
+    /// Status of a good request sent right after this one.
+    pub next_good: u16,
 }
 
 impl LithairWorld {
@@ -254,18 +282,36 @@ impl Expected {
     /// server assigned.
     pub fn remember_created(&mut self, article: Article) {
         self.created_ids.push(article.id);
+        self.events.push(("ArticleCreated", json!(article)));
         self.articles.insert(article.id, article);
     }
 
     /// An article the server acknowledged replacing, as the client sent it.
     pub fn remember_updated(&mut self, article: Article) {
+        self.events.push(("ArticleUpdated", json!(article)));
+        self.updates.push(article.clone());
         self.articles.insert(article.id, article);
     }
 
     /// An article the server acknowledged deleting.
     pub fn remember_deleted(&mut self, id: u64) {
+        self.events.push(("ArticleDeleted", json!({ "id": id })));
         self.articles.remove(&id);
         self.deleted_ids.push(id);
+    }
+
+    /// A user the server acknowledged registering, as sent, under the id it assigned.
+    pub fn remember_user(&mut self, user: User) {
+        self.events.push(("UserCreated", json!(user)));
+        self.last_user_id = Some(user.id);
+        self.users.insert(user.id, user);
+    }
+
+    /// A comment the server acknowledged, as sent, under the id it assigned.
+    pub fn remember_comment(&mut self, comment: Comment) {
+        self.events.push(("CommentAdded", json!(comment)));
+        self.last_comment = Some(comment.clone());
+        self.comments.insert(comment.id, comment);
     }
 }
 

@@ -56,7 +56,7 @@ fn article(id: u64) -> BenchEvent {
     let title = format!("Benchmark article number {id}");
     let content = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor."
         .to_string();
-    let checksum = format!("{:08x}", crc32fast::hash(format!("{title}\n{content}").as_bytes()));
+    let checksum = cucumber_tests::model::article_checksum(&title, &content);
     BenchEvent::ArticleCreated {
         id,
         title: title.into(),

@@ -16,7 +16,6 @@
 //! shares the CPUs with the server; the features check the bodies.
 
 use std::{
-    fmt::Write as _,
     fs::File,
     io::{BufWriter, Write},
     path::{Path, PathBuf},
@@ -28,8 +27,9 @@ use std::{
 use anyhow::{Context, bail};
 use cucumber_tests::{
     binary,
-    model::article_checksum,
+    model::ArticleInput,
     process::{ServerProcess, ServerSpec},
+    raftlog::encode,
     workloads::{CreateArticles, Health, ReadArticles},
 };
 use loadgen::{LoadConfig, LoadReport, Workload};
@@ -316,24 +316,13 @@ async fn measure_restart(root: &Path, events: u64) -> anyhow::Result<Value> {
 
 fn write_log(path: &PathBuf, events: u64) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let mut line = String::with_capacity(512);
     let mut written = 0u64;
     let start_ts = 1_795_780_800_000_000u64;
+    let content = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.";
     for seq in 1..=events {
-        let id = seq - 1;
-        let title = format!("Restart article {id}");
-        let content =
-            "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.";
-        let data = json!({"id": id, "title": title, "content": content, "author_id": null, "checksum": article_checksum(&title, content)});
-        line.clear();
-        write!(
-            line,
-            "{{\"seq\":{seq},\"ts\":{},\"type\":\"ArticleCreated\",\"data\":{data}",
-            start_ts + seq
-        )?;
-        let crc = crc32fast::hash(line.as_bytes());
-        writeln!(line, ",\"crc\":\"{crc:08x}\"}}")?;
-        out.write_all(line.as_bytes())?;
+        let article = ArticleInput::new(format!("Restart article {}", seq - 1), content);
+        let line = encode::record(seq, start_ts + seq, "ArticleCreated", &article.with_id(seq - 1));
+        out.write_all(&line)?;
         written += line.len() as u64;
     }
     out.flush()?;

@@ -3,8 +3,9 @@
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
-use cucumber_tests::raftlog::{Health, RaftLog};
+use cucumber_tests::raftlog::{Health, RaftLog, encode};
 
+use super::parameters::Reshaping;
 use crate::{explain::Explain, world::LithairWorld};
 
 fn read_log_bytes(world: &LithairWorld) -> anyhow::Result<Vec<u8>> {
@@ -24,6 +25,50 @@ async fn damage_middle_byte(world: &mut LithairWorld) -> anyhow::Result<()> {
     std::fs::write(world.server.log_path(), &bytes)?;
     world.crashes.saved_log = Some(bytes);
     world.crashes.damaged_at = Some((middle.offset, middle.seq - 1));
+    Ok(())
+}
+
+/// Damage that keeps every checksum valid: only the order of the records tells. Each shape is
+/// what a buggy writer, a bad copy or a hand edit leaves behind. The record in the middle is
+/// moved, dropped, repeated or re-stamped with the harness's own encoder, so that nothing but
+/// the shape is wrong; the server must stop at the first record out of place.
+#[when(expr = "a record in the middle of the events.raftlog file is {reshaping}")]
+async fn reshape_middle(world: &mut LithairWorld, shape: Reshaping) -> anyhow::Result<()> {
+    ensure!(world.server.process.is_none(), "stop the server before damaging its log");
+    let bytes = read_log_bytes(world)?;
+    let log = RaftLog::parse(&bytes);
+    let records = log.records();
+    ensure!(records.len() >= 4, "the log needs a few records to damage its middle");
+    let i = records.len() / 2;
+    let line = |r: &cucumber_tests::raftlog::Record| {
+        bytes[r.offset as usize..(r.offset + r.len) as usize].to_vec()
+    };
+    let (before, middle, next) = (&records[i - 1], &records[i], &records[i + 1]);
+    let mut lines: Vec<Vec<u8>> = records.iter().map(line).collect();
+    // Where the server must stop, and the last sequence number it could accept before it.
+    let damaged_at = match shape.0.as_str() {
+        "removed" => {
+            lines.remove(i);
+            (middle.offset, before.seq)
+        }
+        "duplicated" => {
+            lines.insert(i + 1, line(middle));
+            (next.offset, middle.seq)
+        }
+        "swapped with the next one" => {
+            lines.swap(i, i + 1);
+            (middle.offset, before.seq)
+        }
+        _ => {
+            lines[i] = encode::record(middle.seq, before.ts - 1, &middle.event_type, &middle.data);
+            (middle.offset, before.seq)
+        }
+    };
+    let damaged = lines.concat();
+    ensure!(damaged.len() as u64 >= records.last().map_or(0, |r| r.offset), "lost the records");
+    std::fs::write(world.server.log_path(), &damaged)?;
+    world.crashes.saved_log = Some(damaged);
+    world.crashes.damaged_at = Some(damaged_at);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use cucumber_tests::{
-    model::{ArticleInput, Comment, article_checksum},
+    model::{Article, ArticleInput, Comment, User, article_checksum},
     workloads::ModifyArticles,
 };
 
@@ -195,6 +195,33 @@ async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<(
     Ok(())
 }
 
+/// Each article one by one, as a client would fetch it: the live ones exactly as last sent, and
+/// every deleted one gone (404 `not_found`), so an update or a delete the server only pretended
+/// to make shows up.
+#[then("every article reads back as it was sent")]
+async fn every_article_reads_back(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.expected.created_ids.is_empty(), "this scenario created no article");
+    for (id, expected) in &world.expected.articles {
+        let served = expect(world, Method::GET, &format!("/api/articles/{id}"), None, 200).await?;
+        let served: Article = serde_json::from_value(served.clone())
+            .explain(format!("GET /api/articles/{id} is not an article: {served}"))?;
+        ensure!(
+            &served == expected,
+            "article {id} does not read back as sent:\n  sent   {expected:?}\n  served {served:?}"
+        );
+    }
+    for id in &world.expected.deleted_ids {
+        let reply = send(world, Method::GET, &format!("/api/articles/{id}"), None).await?;
+        ensure!(
+            reply.status == 404 && reply.error_code() == Some("not_found"),
+            "deleted article {id} still answers {}: {}",
+            reply.status,
+            reply.body
+        );
+    }
+    Ok(())
+}
+
 #[then(expr = "the article ids run from {int} to {int} without gaps")]
 async fn ids_without_gaps(world: &mut LithairWorld, first: u64, last: u64) -> anyhow::Result<()> {
     let ids: Vec<u64> =
@@ -259,7 +286,12 @@ async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
         "register a user" => {
             let body = json!({"name": "Ada Lovelace", "email": "ada@example.org"});
             let user = expect(world, Method::POST, "/api/users", Some(&body), 201).await?;
-            world.expected.last_user_id = Some(assigned_id(&user)?);
+            let id = assigned_id(&user)?;
+            world.expected.remember_user(User {
+                id,
+                name: "Ada Lovelace".into(),
+                email: "ada@example.org".into(),
+            });
             Ok(())
         }
         "modify the article" => {
@@ -278,8 +310,12 @@ async fn perform(world: &mut LithairWorld, action: &str) -> anyhow::Result<()> {
             let path = format!("/api/articles/{article_id}/comments");
             let answer = expect(world, Method::POST, &path, Some(&sent), 201).await?;
             let id = assigned_id(&answer)?;
-            world.expected.last_comment =
-                Some(Comment { id, article_id, user_id, body: body.to_owned() });
+            world.expected.remember_comment(Comment {
+                id,
+                article_id,
+                user_id,
+                body: body.to_owned(),
+            });
             Ok(())
         }
         "delete the article" => {

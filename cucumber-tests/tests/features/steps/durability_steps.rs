@@ -16,8 +16,10 @@ use anyhow::{Context, ensure};
 use cucumber::{then, when};
 use cucumber_tests::{
     loadgen::{self, LoadConfig},
+    model::Article,
     workloads::CreateArticles,
 };
+use serde::Deserialize;
 
 use crate::{http, world::LithairWorld};
 
@@ -156,5 +158,77 @@ async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Resul
         serde_json::json!({"label": "async crash survival", "acknowledged": world.expected.articles.len(), "survived": kept}),
     );
     ensure!(share >= percent as f64, "only {share:.2}% of the acknowledged writes survived");
+    Ok(())
+}
+
+/// `async` acknowledges a group before writing it, so a crash can lose that one group, and a
+/// group holds at most one write per client connection (each client waits for its answer).
+/// More lost than that means the writer held groups back, or dropped one.
+#[then("at most one group of acknowledged writes was lost at each crash")]
+async fn at_most_one_group_lost(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
+    let served = http::all_articles(world).await?;
+    world.count_survivors(|id| served.contains_key(&id));
+    let lost = world.expected.articles.keys().filter(|id| !served.contains_key(id)).count();
+    // Writers of the kill-under-load step, or the clients of the last load before a crash.
+    let clients = world.perf.loads.last().map_or(0, |load| load.connections);
+    let bound = world.crashes.in_flight.max(clients);
+    println!(
+        "    {lost} of {} acknowledged writes lost (at most {bound} could be)",
+        world.expected.articles.len()
+    );
+    world.perf.entries.push(serde_json::json!({
+        "label": "async crash survival",
+        "acknowledged": world.expected.articles.len(),
+        "lost": lost,
+        "bound": bound,
+    }));
+    ensure!(lost <= bound, "{lost} acknowledged writes were lost; one group holds at most {bound}");
+    Ok(())
+}
+
+/// Record by record: each acknowledged creation has exactly one `ArticleCreated` record, whose
+/// payload is what the client sent; every other creation record is one of the writes still in
+/// flight at a crash, and there are no more of those than there were.
+#[then("the events.raftlog file holds each acknowledged write once, exactly as sent")]
+async fn log_holds_each_once(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.server.raftlog().await?;
+    log.verify().map_err(anyhow::Error::msg)?;
+    let mut seen = BTreeSet::new();
+    let mut unacknowledged = 0;
+    for record in log.records().iter().filter(|r| r.event_type == "ArticleCreated") {
+        let id = record.data["id"]
+            .as_u64()
+            .with_context(|| format!("record {} has no id", record.seq))?;
+        ensure!(seen.insert(id), "article {id} is created twice (again at seq {})", record.seq);
+        let Some(sent) = world.expected.articles.get(&id) else {
+            unacknowledged += 1;
+            continue;
+        };
+        let logged = Article::deserialize(&record.data);
+        ensure!(
+            logged.as_ref().is_ok_and(|logged| logged == sent),
+            "record {} (article {id}) is not what the client sent: {}",
+            record.seq,
+            record.data
+        );
+    }
+    let missing: Vec<u64> =
+        world.expected.articles.keys().filter(|id| !seen.contains(id)).copied().collect();
+    ensure!(
+        missing.is_empty(),
+        "{} acknowledged articles have no record, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    ensure!(
+        unacknowledged <= world.crashes.in_flight,
+        "{unacknowledged} creation records no client saw acknowledged, {} in flight at most",
+        world.crashes.in_flight
+    );
+    println!(
+        "    {} acknowledged creations, one record each, as sent",
+        seen.len() - unacknowledged
+    );
     Ok(())
 }

@@ -20,7 +20,7 @@ use tokio::{
 use crate::{
     explain::Explain,
     http::numbered_article,
-    world::{BadAnswer, LithairWorld},
+    world::{BadAnswer, LithairWorld, Located},
 };
 
 const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
@@ -165,18 +165,28 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
     for row in &table.rows[1..] {
         let [case, method, path, media, body, status, code] = columns.map(|c| row[c].as_str());
         let media = Some(media).filter(|m| !m.is_empty() && *m != "none");
-        let (got_status, got_body) =
-            send_raw(world, method, path, media, &expand_body(body)).await?;
+        let answer = send_raw(world, method, path, media, &expand_body(body)).await?;
+        // The next well-behaved client must not pay for this one: read article 0, which the
+        // scenario created, on a fresh connection.
+        let next =
+            send_raw(world, "GET", "/api/articles/0", None, &Body::Plain(Vec::new())).await?;
         world.answers.bad.push(BadAnswer {
             case: case.to_owned(),
+            method: method.to_owned(),
             expected: (status.to_owned(), code.to_owned()),
-            status: got_status,
-            body: got_body,
+            status: answer.status,
+            content_type: answer.header("content-type").map(str::to_owned),
+            allow: answer.header("allow").map(str::to_owned),
+            body: answer.body,
+            next_good: next.status,
         });
     }
     Ok(())
 }
 
+/// Each refusal: its status, its error code in a JSON body labelled `application/json`, an
+/// `Allow` header on a 405 that does not offer the refused method, and a good request served
+/// right after it.
 #[then("each bad request was rejected with its status and error code")]
 async fn each_rejected(world: &mut LithairWorld) -> anyhow::Result<()> {
     ensure!(!world.answers.bad.is_empty(), "no bad request was sent");
@@ -184,21 +194,103 @@ async fn each_rejected(world: &mut LithairWorld) -> anyhow::Result<()> {
         .answers
         .bad
         .iter()
-        .filter(|answer| {
-            let code = serde_json::from_str::<Value>(&answer.body)
-                .ok()
-                .and_then(|body| body["error"]["code"].as_str().map(str::to_owned));
-            answer.status.to_string() != answer.expected.0
-                || code.as_deref() != Some(answer.expected.1.as_str())
-        })
-        .map(|a| {
-            format!(
-                "{}: got {} {}, expected {} {}",
-                a.case, a.status, a.body, a.expected.0, a.expected.1
-            )
-        })
+        .filter_map(|a| refusal_problem(a).map(|problem| format!("{}: {problem}", a.case)))
         .collect();
     ensure!(wrong.is_empty(), "bad requests not rejected as expected:\n  {}", wrong.join("\n  "));
+    Ok(())
+}
+
+fn refusal_problem(a: &BadAnswer) -> Option<String> {
+    let (status, code) = (&a.expected.0, a.expected.1.as_str());
+    let got_code = serde_json::from_str::<Value>(&a.body)
+        .ok()
+        .and_then(|body| body["error"]["code"].as_str().map(str::to_owned));
+    if a.status.to_string() != *status || got_code.as_deref() != Some(code) {
+        return Some(format!("got {} {}, expected {status} {code}", a.status, a.body));
+    }
+    let media = a.content_type.as_deref().unwrap_or("none");
+    if !media.starts_with("application/json") {
+        return Some(format!("the error is labelled {media}, not application/json"));
+    }
+    if a.status == 405 {
+        let allow = a.allow.as_deref().unwrap_or_default();
+        let offered: Vec<&str> = allow.split(',').map(str::trim).collect();
+        if allow.is_empty() || offered.contains(&a.method.as_str()) {
+            return Some(format!("405 with Allow {allow:?} for a refused {}", a.method));
+        }
+    }
+    (a.next_good != 200)
+        .then(|| format!("the good request right after it was answered {}", a.next_good))
+}
+
+/// An article, a user and a comment by that user on that article, each created and then read
+/// back at the `Location` its 201 named.
+#[when("I create an article, a user and a comment, and follow each Location")]
+async fn create_and_follow(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let article = serde_json::json!({"title": "Located", "content": "Found where it was said"});
+    let article = follow(world, "article", "/api/articles", article).await?;
+    let user = serde_json::json!({"name": "Grace Hopper", "email": "grace@example.org"});
+    let user = follow(world, "user", "/api/users", user).await?;
+    let comment = serde_json::json!({"user_id": user, "body": "Well placed"});
+    follow(world, "comment", &format!("/api/articles/{article}/comments"), comment).await?;
+    Ok(())
+}
+
+/// POST `sent`, then GET what `Location` names; returns the id the server assigned.
+async fn follow(
+    world: &mut LithairWorld,
+    what: &str,
+    path: &str,
+    sent: Value,
+) -> anyhow::Result<u64> {
+    let response = world.http.post(world.server.url(path)?).json(&sent).send().await?;
+    ensure!(response.status() == 201, "creating a {what} answered {}", response.status());
+    let location =
+        response.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_owned);
+    let created: Value = response.json().await?;
+    let id = created["id"].as_u64().with_context(|| format!("the {what} has no id: {created}"))?;
+    let mut sent = sent;
+    sent["id"] = id.into();
+    let read_back = match &location {
+        Some(location) => {
+            let response = world.http.get(world.server.url(location)?).send().await?;
+            let status = response.status().as_u16();
+            Some((status, response.json().await.unwrap_or(Value::Null)))
+        }
+        None => None,
+    };
+    world.answers.located.push(Located { what: what.to_owned(), sent, location, read_back });
+    Ok(id)
+}
+
+/// The location of each creation serves what the client sent, under the id it was given (a
+/// comment's location is its article's comment list, which must hold it).
+#[then("each Location serves what was created")]
+async fn each_location_serves(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(!world.answers.located.is_empty(), "nothing was created");
+    for created in &world.answers.located {
+        let what = &created.what;
+        let location = created
+            .location
+            .as_deref()
+            .with_context(|| format!("the {what}'s 201 has no Location"))?;
+        let (status, body) = created.read_back.as_ref().context("not read back")?;
+        ensure!(*status == 200, "GET {location} (the new {what}) answered {status}");
+        let found = match body["items"].as_array() {
+            Some(items) => items.iter().find(|i| i["id"] == created.sent["id"]),
+            None => Some(body),
+        };
+        let found =
+            found.with_context(|| format!("{location} does not list the new {what}: {body}"))?;
+        let sent = created.sent.as_object().context("sent an object")?;
+        for (field, value) in sent {
+            ensure!(
+                &found[field] == value,
+                "{location} serves {field} = {}, but the new {what} has {value}",
+                found[field]
+            );
+        }
+    }
     Ok(())
 }
 
@@ -209,17 +301,23 @@ async fn send_raw(
     method: &str,
     path: &str,
     media: Option<&str>,
-    body: &[u8],
-) -> anyhow::Result<(u16, String)> {
+    body: &Body,
+) -> anyhow::Result<RawAnswer> {
     let stream = TcpStream::connect(world.server.running()?.addr()).await?;
     let (mut reader, mut writer) = stream.into_split();
-    let mut wire = raw_request(method, path, media, body, "")?.into_bytes();
-    wire.extend_from_slice(body);
+    let wire = match body {
+        Body::Plain(body) => {
+            let mut wire = raw_request(method, path, media, body, "")?.into_bytes();
+            wire.extend_from_slice(body);
+            wire
+        }
+        Body::Chunked(body) => chunked_request(method, path, media, body),
+    };
     let write = tokio::spawn(async move { writer.write_all(&wire).await.map(|()| writer) });
     let mut buffer = Vec::new();
     let deadline = tokio::time::Instant::now() + ANSWER_DEADLINE;
     let answer = loop {
-        if let Some(mut answers) = parse_responses(&buffer, 1) {
+        if let Some(mut answers) = parse_answers(&buffer, 1) {
             break answers.remove(0);
         }
         let mut chunk = [0u8; 16 * 1024];
@@ -242,14 +340,38 @@ async fn no_event_written(world: &mut LithairWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn expand_body(cell: &str) -> Vec<u8> {
+/// A request body, sent with `content-length` or in chunks (no length announced up front).
+enum Body {
+    Plain(Vec<u8>),
+    Chunked(Vec<u8>),
+}
+
+fn expand_body(cell: &str) -> Body {
+    let huge = || format!(r#"{{"title":"t","content":"{}"}}"#, "x".repeat(2 << 20)).into_bytes();
     match cell {
-        "<2 MiB of text>" => {
-            format!(r#"{{"title":"t","content":"{}"}}"#, "x".repeat(2 << 20)).into_bytes()
-        }
-        "<invalid UTF-8>" => b"{\"title\":\"\xc3\x28\",\"content\":\"c\"}".to_vec(),
-        other => other.as_bytes().to_vec(),
+        "<2 MiB of text>" => Body::Plain(huge()),
+        "<2 MiB of text, chunked>" => Body::Chunked(huge()),
+        "<invalid UTF-8>" => Body::Plain(b"{\"title\":\"\xc3\x28\",\"content\":\"c\"}".to_vec()),
+        other => Body::Plain(other.as_bytes().to_vec()),
     }
+}
+
+/// A whole request with `transfer-encoding: chunked`: the server learns the size only as it
+/// reads, so `--max-body` must be enforced while reading, not from a header.
+fn chunked_request(method: &str, path: &str, media: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut wire = format!("{method} {path} HTTP/1.1\r\nhost: lithair\r\n");
+    if let Some(media) = media {
+        wire.push_str(&format!("content-type: {media}\r\n"));
+    }
+    wire.push_str("transfer-encoding: chunked\r\n\r\n");
+    let mut wire = wire.into_bytes();
+    for chunk in body.chunks(64 * 1024) {
+        wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        wire.extend_from_slice(chunk);
+        wire.extend_from_slice(b"\r\n");
+    }
+    wire.extend_from_slice(b"0\r\n\r\n");
+    wire
 }
 
 /// The head of a request; the body follows it on the wire.
@@ -291,7 +413,24 @@ async fn read_responses(
 }
 
 /// `count` complete responses from the start of `buffer`, or `None` if more bytes are needed.
-fn parse_responses(mut buffer: &[u8], count: usize) -> Option<Vec<(u16, String)>> {
+fn parse_responses(buffer: &[u8], count: usize) -> Option<Vec<(u16, String)>> {
+    Some(parse_answers(buffer, count)?.into_iter().map(|a| (a.status, a.body)).collect())
+}
+
+/// One answer read off the wire, headers included.
+struct RawAnswer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl RawAnswer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_answers(mut buffer: &[u8], count: usize) -> Option<Vec<RawAnswer>> {
     let mut responses = Vec::new();
     while responses.len() < count {
         let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -304,7 +443,16 @@ fn parse_responses(mut buffer: &[u8], count: usize) -> Option<Vec<(u16, String)>
             .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
             .unwrap_or(0);
         let body = buffer.get(head..head + length)?;
-        responses.push((response.code?, String::from_utf8_lossy(body).into_owned()));
+        let headers = response
+            .headers
+            .iter()
+            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+            .collect();
+        responses.push(RawAnswer {
+            status: response.code?,
+            headers,
+            body: String::from_utf8_lossy(body).into_owned(),
+        });
         buffer = &buffer[head + length..];
     }
     Some(responses)

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, then};
 use cucumber_tests::raftlog::{Health, RaftLog};
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use crate::{http, world::LithairWorld};
 
@@ -52,8 +54,36 @@ async fn log_holds_events_of_type(
     Ok(())
 }
 
-#[then("every record of the events.raftlog file is valid")]
+/// Its own check, not left to the reader: seq 1, 2, 3… with no gap or repeat, and every `ts`
+/// strictly after the one before (docs/raftlog.md), over every record in the file.
 #[then("the events are in chronological order")]
+async fn chronological(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.server.raftlog().await?;
+    ensure!(!log.records().is_empty(), "the log holds no event");
+    let mut previous: Option<(u64, u64)> = None;
+    for record in log.records() {
+        let due = previous.map_or(1, |(seq, _)| seq + 1);
+        ensure!(
+            record.seq == due,
+            "seq {} at byte {}: seq {due} was due",
+            record.seq,
+            record.offset
+        );
+        if let Some((_, ts)) = previous {
+            ensure!(
+                record.ts > ts,
+                "seq {} at byte {} has ts {}, not after the previous record's {ts}",
+                record.seq,
+                record.offset,
+                record.ts
+            );
+        }
+        previous = Some((record.seq, record.ts));
+    }
+    log.verify().map_err(anyhow::Error::msg)
+}
+
+#[then("every record of the events.raftlog file is valid")]
 async fn every_record_valid(world: &mut LithairWorld) -> anyhow::Result<()> {
     // Checksums, gapless sequence numbers and strictly increasing timestamps.
     let log = verified_log(world).await?;
@@ -121,9 +151,69 @@ async fn replay_gives(world: &mut LithairWorld, count: usize) -> anyhow::Result<
     Ok(())
 }
 
+/// The log replayed by the harness gives exactly what the client sent: the live articles, the
+/// users and the comments, and each `ArticleUpdated` carries the update as it was sent.
+#[then("the events.raftlog file holds what was sent")]
+#[then("le journal contient les articles tels qu'envoyés")]
+async fn log_holds_what_was_sent(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = verified_log(world).await?;
+    let replay = log.replay();
+    ensure!(replay.problems.is_empty(), "the log's events do not add up: {:?}", replay.problems);
+    let expected = &world.expected;
+    for (id, sent) in &expected.articles {
+        let logged = replay.articles.get(id).with_context(|| format!("article {id} not in log"))?;
+        ensure!(logged == sent, "article {id}:\n  sent   {sent:?}\n  logged {logged:?}");
+    }
+    ensure!(
+        replay.articles.len() == expected.articles.len(),
+        "the log replays to {} live articles, the client left {}",
+        replay.articles.len(),
+        expected.articles.len()
+    );
+    ensure!(
+        replay.users == expected.users,
+        "users: sent {:?}, logged {:?}",
+        expected.users,
+        replay.users
+    );
+    ensure!(
+        replay.comments == expected.comments,
+        "comments: sent {:?}, logged {:?}",
+        expected.comments,
+        replay.comments
+    );
+    // Per article, the updates in the order they were made (a stable sort keeps that order).
+    let mut logged: Vec<&Value> = log
+        .records()
+        .iter()
+        .filter(|r| r.event_type == "ArticleUpdated")
+        .map(|r| &r.data)
+        .collect();
+    let mut sent: Vec<Value> = expected.updates.iter().map(|a| json!(a)).collect();
+    logged.sort_by_key(|data| data["id"].as_u64());
+    sent.sort_by_key(|data| data["id"].as_u64());
+    if let Some((s, l)) = sent.iter().zip(&logged).find(|(s, l)| !carries(l, s)) {
+        bail!("an ArticleUpdated differs from the update sent:\n  sent   {s}\n  logged {l}");
+    }
+    ensure!(
+        logged.len() == sent.len(),
+        "{} updates logged, {} acknowledged",
+        logged.len(),
+        sent.len()
+    );
+    Ok(())
+}
+
+/// Whether a record's `data` carries every field the client's write put there (a record may
+/// carry more: readers ignore fields they do not know).
+fn carries(data: &Value, expected: &Value) -> bool {
+    expected.as_object().is_some_and(|fields| fields.iter().all(|(k, v)| data.get(k) == Some(v)))
+}
+
 #[then("the articles served match a replay of the events.raftlog file")]
 async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
     let replay = verified_log(world).await?.replay();
+    ensure!(replay.problems.is_empty(), "the log's events do not add up: {:?}", replay.problems);
     let served = http::all_articles(world).await?;
     ensure!(
         served.len() == replay.articles.len(),
@@ -138,6 +228,31 @@ async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
             "article {id} differs:\n  served   {live:?}\n  from log {article:?}"
         );
     }
+    for (id, user) in &replay.users {
+        let served =
+            http::expect(world, Method::GET, &format!("/api/users/{id}"), None, 200).await?;
+        ensure!(
+            served == json!(user),
+            "user {id} differs:\n  served   {served}\n  from log {user:?}"
+        );
+    }
+    for article_id in replay.articles.keys() {
+        let logged: Vec<Value> = replay
+            .comments
+            .values()
+            .filter(|c| c.article_id == *article_id)
+            .map(|c| json!(c))
+            .collect();
+        if logged.is_empty() {
+            continue;
+        }
+        let path = format!("/api/articles/{article_id}/comments");
+        let served = http::expect(world, Method::GET, &path, None, 200).await?;
+        ensure!(
+            served["items"] == json!(logged),
+            "comments of article {article_id} differ:\n  served   {served}\n  from log {logged:?}"
+        );
+    }
     Ok(())
 }
 
@@ -149,6 +264,23 @@ async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
     let log = verified_log(world).await?;
     let actual: Vec<&str> = log.records().iter().map(|r| r.event_type.as_str()).collect();
     ensure!(actual == expected, "events in the log: {actual:?}, expected {expected:?}");
+    // And each record is the write the client made at that point: same type, same data.
+    let sent = &world.expected.events;
+    ensure!(
+        sent.len() == log.records().len(),
+        "{} writes acknowledged, {} logged",
+        sent.len(),
+        actual.len()
+    );
+    for (record, (event_type, data)) in log.records().iter().zip(sent) {
+        ensure!(
+            record.event_type == *event_type && carries(&record.data, data),
+            "seq {} is {} {}, but the client's write there was {event_type} {data}",
+            record.seq,
+            record.event_type,
+            record.data
+        );
+    }
     Ok(())
 }
 

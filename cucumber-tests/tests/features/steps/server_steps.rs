@@ -105,3 +105,27 @@ async fn started_within(world: &mut LithairWorld, seconds: u64) -> anyhow::Resul
     ensure!(took.as_secs_f64() < seconds as f64, "starting took {took:?}");
     Ok(())
 }
+
+/// Every counter of `/health` against the client's own tally of acknowledged writes and the
+/// size of the log file on disk, never against another number the server reports.
+#[then("the health counters match what was written")]
+async fn health_counters(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let health = crate::http::expect(world, reqwest::Method::GET, "/health", None, 200).await?;
+    let expected = &world.expected;
+    let log_bytes = std::fs::metadata(world.server.log_path())?.len();
+    let tally = [
+        ("events", expected.events.len() as u64),
+        ("articles", expected.articles.len() as u64),
+        ("users", expected.users.len() as u64),
+        ("comments", expected.comments.len() as u64),
+        ("log_bytes", log_bytes),
+    ];
+    for (counter, count) in tally {
+        ensure!(
+            health[counter] == count,
+            "/health says {counter} {}, expected {count}: {health}",
+            health[counter]
+        );
+    }
+    Ok(())
+}
