@@ -84,6 +84,17 @@ pub struct Threshold {
     /// concurrent loads).
     #[serde(default)]
     pub measured: Option<f64>,
+    /// The label of the one load the step judged (perf.json's `label`); `None` when it judged
+    /// the scenario's loads together. Its ceilings are drawn on that load's chart only.
+    #[serde(default)]
+    pub load: Option<String>,
+}
+
+impl Threshold {
+    /// Whether this threshold holds `label`'s load to its limit.
+    pub fn applies_to(&self, label: &str) -> bool {
+        self.load.as_deref().is_none_or(|judged| judged == label)
+    }
 }
 
 /// What a threshold limits, and its unit.

@@ -8,7 +8,9 @@
 //! cargo test -p cucumber-tests --test features -- --dry-run                # check the steps only
 //! ```
 //!
-//! Reports: the console, plus `target/cucumber/junit.xml` and `target/cucumber/cucumber.json`.
+//! Reports: the console, plus in `target/cucumber/`: `junit.xml`, `cucumber.json`, `perf.json`
+//! and `report.html`, the one-file page a product owner reads (docs/report.md), written after
+//! every run that ran scenarios, passed or failed.
 //! Before anything starts, the preflight (`preflight/`) binds every step line: a step that
 //! matches no definition, or more than one, or a selection with no scenario, fails the run at
 //! once; so does any failed step.
@@ -16,6 +18,7 @@
 mod explain;
 mod http;
 mod preflight;
+mod run_report;
 mod steps;
 mod world;
 
@@ -32,7 +35,7 @@ use cucumber::{
 };
 use cucumber_tests::binary;
 
-use crate::world::LithairWorld;
+use crate::{run_report::RunReport, world::LithairWorld};
 
 /// Scenarios without `@serial` run this many at a time: enough to overlap their waits on
 /// 2 cores without turning timing into noise.
@@ -40,6 +43,11 @@ const CONCURRENT_SCENARIOS: usize = 4;
 
 fn main() -> ExitCode {
     raise_open_file_limit();
+    // cucumber names feature files relative to CARGO_WORKSPACE_DIR (else CARGO_MANIFEST_DIR,
+    // the crate's folder, which names them `work/…/features/x.feature`); point it at the
+    // workspace so the console, cucumber.json and the report say `features/x.feature`.
+    // SAFETY: nothing else runs yet; no other thread reads the environment.
+    unsafe { std::env::set_var("CARGO_WORKSPACE_DIR", binary::workspace_root()) };
     // `--input` globs are relative to the working directory: make it the repository's root,
     // so `-i features/crud.feature` means what it says wherever cargo runs the test from.
     if let Err(err) = std::env::set_current_dir(binary::workspace_root()) {
@@ -59,6 +67,7 @@ fn main() -> ExitCode {
 
 async fn run() -> io::Result<()> {
     let cli = cli::Opts::<preflight::Input, _, _, preflight::Flags>::parsed();
+    let report = Arc::new(RunReport::start(&binary::workspace_root()));
     let Some(features) = preflight::check::<LithairWorld, _, _>(&cli)? else {
         return Ok(()); // a dry run: checked, nothing to run
     };
@@ -75,6 +84,7 @@ async fn run() -> io::Result<()> {
     // Each scenario keeps its own perf entries; the after hook moves them here.
     let perf = Arc::new(Mutex::new(Vec::new()));
     let collected = Arc::clone(&perf);
+    let noted = Arc::clone(&report);
     // `&str`: the input of the default parser, replaced by the one that runs what was checked.
     let outcome = LithairWorld::cucumber::<&str>()
         .with_parser(preflight::Checked)
@@ -87,24 +97,32 @@ async fn run() -> io::Result<()> {
                 .normalized(),
         )
         .fail_on_skipped()
-        .after(move |_feature, _rule, _scenario, finished, world| {
+        .after(move |feature, _rule, scenario, finished, world| {
             let perf = Arc::clone(&collected);
+            let report = Arc::clone(&noted);
             Box::pin(async move {
                 if let Some(world) = world {
                     let entries = std::mem::take(&mut world.perf.entries);
                     perf.lock().unwrap_or_else(|p| p.into_inner()).extend(entries);
-                    world.finish(matches!(finished, ScenarioFinished::StepPassed)).await;
+                    let note = world.finish(matches!(finished, ScenarioFinished::StepPassed)).await;
+                    report.scenario_finished(feature, scenario, note);
                 }
             })
         })
         .with_cli(cli)
         .run(features)
         .await;
+    let failed = outcome.execution_has_failed();
+    drop(outcome); // closes cucumber.json, which the report reads
     let perf = std::mem::take(&mut *perf.lock().unwrap_or_else(|p| p.into_inner()));
     let perf = serde_json::to_vec_pretty(&perf).map_err(io::Error::other)?;
     std::fs::write(reports.join("perf.json"), perf)?;
-    println!("harness: reports in {}", reports.display());
-    if outcome.execution_has_failed() {
+    // A run whose report cannot be written fails: CI keeps the page as the run's record.
+    let page = report
+        .write(&reports)
+        .map_err(|err| io::Error::other(format!("cannot write the run report: {err:#}")))?;
+    println!("harness: reports in {}; open {}", reports.display(), page.display());
+    if failed {
         return Err(io::Error::other("some scenarios failed (see above)"));
     }
     Ok(())

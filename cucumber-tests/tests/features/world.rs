@@ -5,24 +5,28 @@
 //! - [`Server`]: the server under test — its files, how it is started, the running process;
 //! - [`Expected`]: what the server must hold, built from what the scenario *sent* and the ids
 //!   the server assigned (never from what the server answered);
-//! - [`Perf`]: load reports and measurements, moved into `perf.json` when the scenario ends;
-//! - [`Crashes`]: bookkeeping around crashes, refusals and deliberate damage to the log;
+//! - [`Perf`]: load reports and measurements, moved into `perf.json` when the scenario ends,
+//!   and the thresholds the Then steps held them to, for the run report;
+//! - [`Crashes`]: bookkeeping around crashes, refusals and deliberate damage to the log, and
+//!   each crash cycle's acknowledged / present / lost counts for the run report;
 //! - [`Answers`]: the last answers kept for the Then steps that judge them.
 //!
 //! Each scenario gets a fresh temporary directory holding the server's data and its log, so
 //! scenarios never share state and can run concurrently. When the scenario ends, the after
 //! hook (`main.rs`) calls [`LithairWorld::finish`]: the server is stopped, and the directory is
 //! deleted if the scenario passed, or kept and its path printed with the end of the server log
-//! if it failed.
+//! if it failed; what the run report says about the scenario comes back from it.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
+    ops::Range,
     path::{Path, PathBuf},
     process::ExitStatus,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use cucumber::gherkin::Step;
 use cucumber_tests::{
     loadgen::LoadReport,
     model::{Article, Comment, User},
@@ -30,6 +34,7 @@ use cucumber_tests::{
     raftlog::RaftLog,
     rawhttp::Outcome,
 };
+use lithair_report::{Cycle, LoadInfo, Metric, ScenarioInfo, Threshold};
 use serde_json::{Value, json};
 
 use crate::{explain::Explain, http::Reply};
@@ -60,7 +65,16 @@ pub struct Server {
     pub process: Option<ServerProcess>,
     /// Wall-clock time of the last start, from spawn to healthy.
     pub last_start: Option<Duration>,
+    /// Every durability mode the server was started in, for the run report.
+    pub modes: BTreeSet<String>,
 }
+
+/// The mode a server started without `--durability` runs in: lithair-core's default, which
+/// the step "persistence is enabled by default" checks on the running server.
+const SERVER_DEFAULT_MODE: &str = "fsync";
+
+/// Lines of the server log a failed scenario shows, on the console and in the report.
+const LOG_TAIL_LINES: usize = 40;
 
 /// What the server must hold, as the scenario's own requests say.
 #[derive(Debug, Default)]
@@ -104,6 +118,10 @@ pub struct Perf {
     pub beside_hostile: Option<NormalClients>,
     /// Content size of the articles the next "of these articles" step creates.
     pub article_bytes: Option<usize>,
+    /// What each recorded load sent, by label, for the run report.
+    pub endpoints: Vec<LoadInfo>,
+    /// The limits the Then steps held the loads to, and what they measured.
+    pub thresholds: Vec<Threshold>,
 }
 
 /// What well-behaved clients saw, alone and then beside badly-behaved ones.
@@ -125,6 +143,19 @@ pub struct Crashes {
     pub saved_log: Option<Vec<u8>>,
     /// Where the log was damaged: byte offset of the record, and the sequence number before it.
     pub damaged_at: Option<(u64, u64)>,
+    /// Crash (or power-loss) cycles so far, in order.
+    pub cycles: Vec<CrashCycle>,
+}
+
+/// One crash and the writes acknowledged since the previous one.
+#[derive(Debug)]
+pub struct CrashCycle {
+    /// What happened to the server, as the report names it (`crash (SIGKILL)`, …).
+    pub event: String,
+    /// The creations acknowledged in this cycle: a range of `Expected::created_ids`.
+    pub created: Range<usize>,
+    /// (acknowledged, present) as last checked after a restart; `None` until a step checks.
+    pub counted: Option<(u64, u64)>,
 }
 
 /// Answers kept for the Then steps.
@@ -186,18 +217,86 @@ impl LithairWorld {
         })
     }
 
-    /// Keep a load step's report for the Then steps, and for perf.json.
-    pub fn record_load(&mut self, report: LoadReport) {
+    /// Keep a load step's report for the Then steps, and for perf.json; `endpoint` says what
+    /// it sent (`POST /api/articles`), for the run report.
+    pub fn record_load(&mut self, report: LoadReport, endpoint: &str) {
         println!("    load: {}", report.summary_line());
         let mut entry = report.to_json();
         entry["scenario_dir"] = json!(self.server.dir().display().to_string());
         self.perf.entries.push(entry);
+        self.perf
+            .endpoints
+            .push(LoadInfo { label: report.label.clone(), endpoint: endpoint.to_string() });
         self.perf.loads.push(report);
     }
 
+    /// A Then step held a load (`load`'s label, or `None` for all the scenario's loads together)
+    /// to `limit`, and measured `measured`: the run report draws the margin.
+    pub fn record_threshold(
+        &mut self,
+        step: &Step,
+        metric: Metric,
+        limit: f64,
+        measured: f64,
+        load: Option<&str>,
+    ) {
+        self.perf.thresholds.push(Threshold {
+            step: step.value.clone(),
+            metric,
+            limit,
+            measured: Some(measured),
+            load: load.map(str::to_string),
+        });
+    }
+
+    /// The server just crashed (or lost power, …): the creations acknowledged since the last
+    /// such event make one cycle. Call it once the step has remembered what was acknowledged.
+    pub fn record_crash(&mut self, event: &str) {
+        let start = self.crashes.cycles.last().map_or(0, |c| c.created.end);
+        let created = start..self.expected.created_ids.len();
+        self.crashes.cycles.push(CrashCycle { event: event.to_string(), created, counted: None });
+    }
+
+    /// A step read what the restarted server holds: count, per crash cycle, the acknowledged
+    /// articles still live in the scenario's own record that `is_present` finds.
+    pub fn count_survivors(&mut self, is_present: impl Fn(u64) -> bool) {
+        for cycle in &mut self.crashes.cycles {
+            let live: Vec<u64> = self.expected.created_ids[cycle.created.clone()]
+                .iter()
+                .copied()
+                .filter(|id| self.expected.articles.contains_key(id))
+                .collect();
+            let present = live.iter().filter(|id| is_present(**id)).count();
+            cycle.counted = Some((live.len() as u64, present as u64));
+        }
+    }
+
     /// End of scenario: stop the server, then delete the directory or keep it for a look.
-    pub async fn finish(&mut self, passed: bool) {
-        self.server.finish(passed).await;
+    /// Returns what the run report says about the scenario (its caller adds where it is).
+    pub async fn finish(&mut self, passed: bool) -> ScenarioInfo {
+        let dir = self.server.scenario_dir.as_ref().map(|d| d.path().display().to_string());
+        let log_tail = self.server.finish(passed).await;
+        let cycles = self.crashes.cycles.iter().enumerate().filter_map(|(n, c)| {
+            let (acknowledged, present) = c.counted?;
+            Some(Cycle {
+                cycle: n as u32 + 1,
+                event: c.event.clone(),
+                acknowledged,
+                present,
+                lost: acknowledged - present,
+            })
+        });
+        ScenarioInfo {
+            dir,
+            kept: log_tail.is_some(),
+            log_tail,
+            durability_mode: Some(self.server.modes.iter().cloned().collect::<Vec<_>>().join(", "))
+                .filter(|m| !m.is_empty()),
+            loads: std::mem::take(&mut self.perf.endpoints),
+            thresholds: std::mem::take(&mut self.perf.thresholds),
+            cycles: cycles.collect(),
+            ..ScenarioInfo::default()
+        }
     }
 }
 
@@ -252,6 +351,7 @@ impl Server {
             args: Vec::new(),
             process: None,
             last_start: None,
+            modes: BTreeSet::new(),
         })
     }
 
@@ -299,6 +399,8 @@ impl Server {
         if self.process.is_some() {
             bail!("a server is already running in this scenario");
         }
+        let mode = self.durability.as_deref().unwrap_or(SERVER_DEFAULT_MODE);
+        self.modes.insert(mode.to_string());
         let started = Instant::now();
         let process = ServerProcess::start(&self.spec()).await?;
         self.last_start = Some(started.elapsed());
@@ -336,22 +438,25 @@ impl Server {
         process::read_log(&self.log_file)
     }
 
-    async fn finish(&mut self, passed: bool) {
+    /// Stops the server; deletes the directory of a passed scenario, or keeps that of a failed
+    /// one and returns the end of its server log.
+    async fn finish(&mut self, passed: bool) -> Option<String> {
         if let Some(process) = self.process.take()
             && let Err(err) = process.stop().await
         {
             eprintln!("harness: the server did not stop cleanly: {err:#}");
         }
-        let Some(dir) = self.scenario_dir.take() else { return };
+        let dir = self.scenario_dir.take()?;
         if passed {
-            return; // dropping the TempDir deletes it
+            return None; // dropping the TempDir deletes it
         }
         let kept = dir.keep();
+        let tail = process::log_tail(&self.log_file, LOG_TAIL_LINES);
         eprintln!(
-            "harness: scenario failed; its files are kept in {}\n--- last 40 lines of {} ---\n{}\n---",
+            "harness: scenario failed; its files are kept in {}\n--- last {LOG_TAIL_LINES} lines of {} ---\n{tail}\n---",
             kept.display(),
             self.log_file.display(),
-            process::log_tail(&self.log_file, 40)
         );
+        Some(tail)
     }
 }

@@ -52,6 +52,7 @@ fn group_block(group: &Group) -> Markup {
     };
     let thresholds = group.info.map_or(&[][..], |i| &i.thresholds[..]);
     let mode = group.info.and_then(|i| i.durability_mode.clone()).unwrap_or("unknown".into());
+    let charted = charted(&group.loads, thresholds);
     html! {
         h3 { (title) }
         p class="note" { "Server durability mode: " strong { (mode) } }
@@ -69,8 +70,28 @@ fn group_block(group: &Group) -> Markup {
             tbody { @for load in &group.loads { (load_row(load, endpoint(group, load))) } }
         }
         (throughput_chart(&group.loads, thresholds))
-        @for load in &group.loads { (latency_chart(load, endpoint(group, load), &mode, thresholds)) }
+        @for load in &charted { (latency_chart(load, endpoint(group, load), &mode, thresholds)) }
+        @if charted.len() < group.loads.len() {
+            p class="note" {
+                "The latency of the other " (group.loads.len() - charted.len())
+                " loads, which no step holds to a ceiling, is in the table above."
+            }
+        }
     }
+}
+
+/// A scenario's latency charts: every load's when it has a few; otherwise only those a step
+/// holds to a latency ceiling, so that ten batches do not make ten look-alike charts.
+const LATENCY_CHARTS_PER_SCENARIO: usize = 4;
+
+fn charted<'a>(loads: &[&'a Load], thresholds: &[Threshold]) -> Vec<&'a Load> {
+    if loads.len() <= LATENCY_CHARTS_PER_SCENARIO {
+        return loads.to_vec();
+    }
+    let ceiling = |l: &Load| {
+        thresholds.iter().any(|t| !t.metric.is_floor() && t.load.as_deref() == Some(&l.label))
+    };
+    loads.iter().copied().filter(|l| ceiling(l)).collect()
 }
 
 fn endpoint<'a>(group: &Group<'a>, load: &Load) -> &'a str {
@@ -104,7 +125,8 @@ fn load_row(load: &Load, endpoint: &str) -> Markup {
 
 /// "the server handled at least 1000 requests per second: measured 4,321 req/s, 4.3× the floor".
 fn threshold_line(t: &Threshold, loads: &[&Load]) -> Markup {
-    let measured = t.measured.or_else(|| match (t.metric, loads) {
+    let judged: Vec<&Load> = loads.iter().copied().filter(|l| t.applies_to(&l.label)).collect();
+    let measured = t.measured.or_else(|| match (t.metric, &judged[..]) {
         (Metric::Throughput, [load]) => Some(load.throughput),
         (Metric::MeanLatencyMs, [load]) => Some(load.latency_ms.mean),
         (Metric::ErrorPercent, [load]) => Some(load.error_rate * 100.0),
@@ -120,7 +142,9 @@ fn threshold_line(t: &Threshold, loads: &[&Load]) -> Markup {
     html! {
         "“" (t.step) "”"
         @if let Some(m) = measured {
-            ": measured " strong { (value(m)) " " (unit) } " against a "
+            ": measured " strong { (value(m)) " " (unit) }
+            @if let (Some(load), true) = (&t.load, loads.len() > 1) { " on load “" (load) "”" }
+            " against a "
             (if t.metric.is_floor() { "floor" } else { "ceiling" }) " of " (value(t.limit)) " " (unit)
             @if m > 0.0 && t.limit > 0.0 {
                 " (" (format!("{:.2}", if t.metric.is_floor() { m / t.limit } else { t.limit / m })) "× margin)"
@@ -137,7 +161,7 @@ fn throughput_chart(loads: &[&Load], thresholds: &[Threshold]) -> Markup {
         .filter(|t| t.metric == Metric::Throughput)
         .map(|t| (t.limit, format!("floor {} req/s", format::rate(t.limit))))
         .collect();
-    for t in thresholds.iter().filter(|t| t.metric == Metric::Throughput) {
+    for t in thresholds.iter().filter(|t| t.metric == Metric::Throughput && t.load.is_none()) {
         if let Some(judged) = t.measured.filter(|_| loads.len() > 1) {
             bars.push(("judged (all loads)".to_string(), judged));
         }
@@ -149,6 +173,7 @@ fn throughput_chart(loads: &[&Load], thresholds: &[Threshold]) -> Markup {
 fn latency_chart(load: &Load, endpoint: &str, mode: &str, thresholds: &[Threshold]) -> Markup {
     let ceilings: Vec<(f64, String)> = thresholds
         .iter()
+        .filter(|t| t.applies_to(&load.label))
         .filter_map(|t| match t.metric {
             Metric::MeanLatencyMs => Some((t.limit, format!("mean ≤ {} ms", format::ms(t.limit)))),
             Metric::PercentileLatencyMs { percentile } => {

@@ -190,6 +190,7 @@ async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<(
         world.expected.articles.len()
     );
     let served = http::all_articles(world).await?;
+    world.count_survivors(|id| served.contains_key(&id));
     for (id, expected) in &world.expected.articles {
         let Some(actual) = served.get(id) else { bail!("article {id} is missing") };
         ensure!(

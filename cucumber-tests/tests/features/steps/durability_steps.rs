@@ -49,6 +49,7 @@ async fn interrupt_under_load(
     let _ = writers.await;
     workload.acknowledged_articles().into_iter().for_each(|a| world.expected.remember_created(a));
     world.crashes.in_flight += WRITERS;
+    world.record_crash(if kill { "crash (SIGKILL)" } else { "clean stop (SIGTERM)" });
     stopped
 }
 
@@ -99,6 +100,7 @@ async fn stopped_under_load(world: &mut LithairWorld) -> anyhow::Result<()> {
 async fn every_acknowledged_present(world: &mut LithairWorld) -> anyhow::Result<()> {
     ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
     let served = http::all_articles(world).await?;
+    world.count_survivors(|id| served.contains_key(&id));
     let missing: Vec<u64> =
         world.expected.articles.keys().filter(|id| !served.contains_key(id)).copied().collect();
     ensure!(
@@ -145,6 +147,7 @@ async fn only_in_flight_unaccounted(world: &mut LithairWorld) -> anyhow::Result<
 async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
     ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
     let served = http::all_articles(world).await?;
+    world.count_survivors(|id| served.contains_key(&id));
     let kept = world.expected.articles.keys().filter(|id| served.contains_key(id)).count();
     let share = kept as f64 * 100.0 / world.expected.articles.len() as f64;
     println!(
@@ -165,6 +168,7 @@ async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Resul
 async fn at_most_one_group_lost(world: &mut LithairWorld) -> anyhow::Result<()> {
     ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
     let served = http::all_articles(world).await?;
+    world.count_survivors(|id| served.contains_key(&id));
     let lost = world.expected.articles.keys().filter(|id| !served.contains_key(id)).count();
     // Writers of the kill-under-load step, or the clients of the last load before a crash.
     let clients = world.perf.loads.last().map_or(0, |load| load.connections);

@@ -17,6 +17,8 @@ use cucumber_tests::{
 use reqwest::Method;
 use serde::Deserialize;
 
+use lithair_report::Metric;
+
 use crate::{explain::Explain, http, world::LithairWorld};
 
 /// Content of articles created by load steps, unless a step says otherwise.
@@ -33,6 +35,11 @@ const CLIENTS: usize = 50;
 const MIXED_RATE: u64 = 2500;
 /// Articles created before the mixed test, so that its reads have something to read.
 const MIXED_SEED: u64 = 5000;
+/// What each workload sends, as the run report names it.
+const CREATE: &str = "POST /api/articles";
+const READ: &str = "GET /api/articles/{id}";
+const MODIFY: &str = "PUT /api/articles/{id}";
+const DELETE: &str = "DELETE /api/articles/{id}";
 
 /// Run `config` with `workload` against the scenario's server.
 async fn run(
@@ -70,7 +77,7 @@ async fn create_quickly(world: &mut LithairWorld, count: u64) -> anyhow::Result<
     let config = LoadConfig::closed_requests(CLIENTS, count).with_label("create quickly");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
     let errors = (report.errors(), report.error_samples.clone());
-    world.record_load(report);
+    world.record_load(report, CREATE);
     ensure!(errors.0 == 0, "{} creations failed, e.g. {:?}", errors.0, errors.1);
     Ok(())
 }
@@ -144,7 +151,7 @@ async fn create_these(world: &mut LithairWorld, count: u64) -> anyhow::Result<()
     let config = LoadConfig::closed_requests(20, count).with_label(format!("create {bytes} B"));
     let report = create_with_load(world, config, bytes).await?;
     let errors = report.errors();
-    world.record_load(report);
+    world.record_load(report, &format!("{CREATE}, {bytes} B each"));
     ensure!(errors == 0, "{errors} creations failed");
     Ok(())
 }
@@ -157,7 +164,7 @@ async fn clients_create(
 ) -> anyhow::Result<()> {
     let config = LoadConfig::closed_requests(clients, count).with_label("create");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-    world.record_load(report);
+    world.record_load(report, CREATE);
     Ok(())
 }
 
@@ -171,7 +178,7 @@ async fn clients_create_for(
         .with_warmup(WARMUP)
         .with_label("create for a while");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-    world.record_load(report);
+    world.record_load(report, CREATE);
     Ok(())
 }
 
@@ -187,7 +194,7 @@ async fn clients_read_for(
         .with_warmup(WARMUP)
         .with_label("read");
     let report = run(world, config, Arc::new(ReadArticles::new(ids))).await?;
-    world.record_load(report);
+    world.record_load(report, READ);
     Ok(())
 }
 
@@ -206,7 +213,7 @@ async fn clients_modify(
             world.expected.remember_updated(ModifyArticles::input(id).with_id(id));
         }
     }
-    world.record_load(report);
+    world.record_load(report, MODIFY);
     Ok(())
 }
 
@@ -225,7 +232,7 @@ async fn clients_delete(
             world.expected.remember_deleted(id);
         }
     }
-    world.record_load(report);
+    world.record_load(report, DELETE);
     Ok(())
 }
 
@@ -235,7 +242,7 @@ async fn steady_creation(world: &mut LithairWorld, rate: u64, seconds: u64) -> a
     let config =
         LoadConfig::open(20, rate as f64, Duration::from_secs(seconds)).with_label("steady create");
     let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-    world.record_load(report);
+    world.record_load(report, CREATE);
     Ok(())
 }
 
@@ -248,7 +255,7 @@ async fn create_in_batches(world: &mut LithairWorld, count: u64, batch: u64) -> 
     for n in 0..count / batch {
         let config = LoadConfig::closed_requests(50, batch).with_label(format!("batch {}", n + 1));
         let report = create_with_load(world, config, ARTICLE_BYTES).await?;
-        world.record_load(report);
+        world.record_load(report, CREATE);
     }
     Ok(())
 }
@@ -262,7 +269,7 @@ async fn create_large(
     let config =
         LoadConfig::closed_requests(20, count).with_label(format!("create {kilobytes} KB"));
     let report = create_with_load(world, config, kilobytes * 1024).await?;
-    world.record_load(report);
+    world.record_load(report, &format!("{CREATE}, {kilobytes} KB each"));
     Ok(())
 }
 
@@ -282,6 +289,7 @@ async fn traffic_mix(
     let writes = Arc::new(CreateArticles::new(ARTICLE_BYTES));
     let mut loads: Vec<(LoadConfig, Arc<dyn Workload>)> = Vec::new();
     let mut total_share = 0.0;
+    let mut mix = Vec::new();
     for row in &table.rows[1..] {
         let [kind, share, concurrency] = row.as_slice() else {
             bail!("each row needs type | percentage | concurrency")
@@ -292,13 +300,15 @@ async fn traffic_mix(
         total_share += share;
         let config = LoadConfig::open(connections, rate as f64 * share / 100.0, duration)
             .with_label(kind.as_str());
-        let workload: Arc<dyn Workload> = match kind.to_lowercase().as_str() {
-            "read" => {
-                Arc::new(ReadArticles::new(world.expected.articles.keys().copied().collect()))
-            }
-            "write" => writes.clone(),
+        let (workload, endpoint): (Arc<dyn Workload>, _) = match kind.to_lowercase().as_str() {
+            "read" => (
+                Arc::new(ReadArticles::new(world.expected.articles.keys().copied().collect())),
+                READ,
+            ),
+            "write" => (writes.clone(), CREATE),
             other => bail!("unknown traffic type {other:?}: Read or Write"),
         };
+        mix.push(format!("{share}% {endpoint}"));
         loads.push((config, workload));
     }
     ensure!(
@@ -310,7 +320,7 @@ async fn traffic_mix(
     for report in &reports {
         println!("    load: {}", report.summary_line());
     }
-    world.record_load(LoadReport::merge("mixed traffic", &reports)?);
+    world.record_load(LoadReport::merge("mixed traffic", &reports)?, &mix.join(", "));
     Ok(())
 }
 
@@ -334,45 +344,68 @@ async fn every_request_succeeded(world: &mut LithairWorld) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The last load's `metric`, noted with the step's limit for the run report.
+fn judge_last_load(
+    world: &mut LithairWorld,
+    step: &Step,
+    metric: Metric,
+    limit: f64,
+) -> anyhow::Result<f64> {
+    let report = last_load(world)?;
+    let measured = match metric {
+        Metric::Throughput => report.throughput(),
+        Metric::MeanLatencyMs => report.mean_ms(),
+        Metric::PercentileLatencyMs { percentile } => report.percentile_ms(percentile),
+        Metric::ErrorPercent => report.error_rate() * 100.0,
+    };
+    let label = report.label.clone();
+    world.record_threshold(step, metric, limit, measured, Some(&label));
+    Ok(measured)
+}
+
 #[then(expr = "less than {float}% of the requests failed")]
 #[then(expr = "the error rate must be less than {float}%")]
-async fn error_rate_below(world: &mut LithairWorld, percent: f64) -> anyhow::Result<()> {
-    let report = last_load(world)?;
-    ensure!(
-        report.error_rate() * 100.0 < percent,
-        "{:.3}% failed, e.g. {:?}",
-        report.error_rate() * 100.0,
-        report.error_samples
-    );
+async fn error_rate_below(
+    world: &mut LithairWorld,
+    percent: f64,
+    step: &Step,
+) -> anyhow::Result<()> {
+    let failed = judge_last_load(world, step, Metric::ErrorPercent, percent)?;
+    ensure!(failed < percent, "{failed:.3}% failed, e.g. {:?}", last_load(world)?.error_samples);
     Ok(())
 }
 
 #[then(expr = "the server handled at least {int} requests per second")]
 #[then(expr = "the server must process at least {int} requests per second")]
 #[then(regex = r"^the (?:total )?throughput must be greater than (\d+) req/s$")]
-async fn throughput_at_least(world: &mut LithairWorld, rate: u64) -> anyhow::Result<()> {
-    let report = last_load(world)?;
-    ensure!(
-        report.throughput() >= rate as f64,
-        "{:.0} requests per second, below {rate}",
-        report.throughput()
-    );
+async fn throughput_at_least(
+    world: &mut LithairWorld,
+    rate: u64,
+    step: &Step,
+) -> anyhow::Result<()> {
+    let handled = judge_last_load(world, step, Metric::Throughput, rate as f64)?;
+    ensure!(handled >= rate as f64, "{handled:.0} requests per second, below {rate}");
     Ok(())
 }
 
 #[then(expr = "the average latency was below {int} ms")]
 #[then(expr = "the average latency must be less than {int}ms")]
 #[then(expr = "the average response time must be less than {int}ms")]
-async fn mean_latency_below(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
-    let report = last_load(world)?;
-    ensure!(report.mean_ms() < ms as f64, "the average latency was {:.2} ms", report.mean_ms());
+async fn mean_latency_below(world: &mut LithairWorld, ms: u64, step: &Step) -> anyhow::Result<()> {
+    let mean = judge_last_load(world, step, Metric::MeanLatencyMs, ms as f64)?;
+    ensure!(mean < ms as f64, "the average latency was {mean:.2} ms");
     Ok(())
 }
 
 #[then(expr = "{int}% of the requests were answered within {int} ms")]
-async fn percentile_within(world: &mut LithairWorld, percent: u64, ms: u64) -> anyhow::Result<()> {
-    let report = last_load(world)?;
-    let latency = report.percentile_ms(percent as f64);
+async fn percentile_within(
+    world: &mut LithairWorld,
+    percent: u64,
+    ms: u64,
+    step: &Step,
+) -> anyhow::Result<()> {
+    let metric = Metric::PercentileLatencyMs { percentile: percent as f64 };
+    let latency = judge_last_load(world, step, metric, ms as f64)?;
     ensure!(latency <= ms as f64, "{percent}% of the requests took up to {latency:.2} ms");
     Ok(())
 }

@@ -76,6 +76,7 @@ async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
 #[when(regex = r"^I brutally kill the server \(SIGKILL\)$")]
 async fn kill_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.server.take()?.kill().await?;
+    world.record_crash("crash (SIGKILL)");
     Ok(())
 }
 
