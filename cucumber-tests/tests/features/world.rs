@@ -59,6 +59,9 @@ pub struct Server {
     pub process: Option<ServerProcess>,
     /// Wall-clock time of the last start, from spawn to healthy.
     pub last_start: Option<Duration>,
+    /// Set when the server runs on a disk that can lose power: every start loads the
+    /// `powercut` interposer, which journals what the disk would hold (docs/powercut.md).
+    pub powercut: Option<powercut::PowerCut>,
 }
 
 /// What the server must hold, as the scenario's own requests say.
@@ -96,6 +99,27 @@ pub struct Crashes {
     pub saved_log: Option<Vec<u8>>,
     /// Where the log was damaged: byte offset of the record, and the sequence number before it.
     pub damaged_at: Option<(u64, u64)>,
+    /// Every power cut of the scenario, in order, with what it cost.
+    pub power_cuts: Vec<PowerCutOutcome>,
+    /// Status of each attempted write, in order, when refusals are expected (a failing disk).
+    pub attempts: Vec<u16>,
+}
+
+/// One power cut: what was acknowledged before it and what the restarted server still had.
+#[derive(Debug, Default, Clone)]
+pub struct PowerCutOutcome {
+    /// Acknowledged articles the server should hold at the moment of the cut.
+    pub acknowledged: usize,
+    /// Of those, the ids the restarted server no longer has (checked when the cut step
+    /// restarts the server itself).
+    pub lost: Vec<u64>,
+    /// Ids the restarted server still serves: to check that only the newest writes were lost.
+    pub kept_max: Option<u64>,
+    /// What the harness's reader said about the log after the restart, if it was not valid.
+    pub log_error: Option<String>,
+    /// The snapshots the disk durably held after the cut, and the one the restart loaded.
+    pub durable_snapshots: Vec<u64>,
+    pub loaded_snapshot: Option<u64>,
 }
 
 /// Answers kept for the Then steps.
@@ -183,6 +207,7 @@ impl Server {
             args: Vec::new(),
             process: None,
             last_start: None,
+            powercut: None,
         })
     }
 
@@ -210,7 +235,13 @@ impl Server {
             args.extend(["--durability".to_string(), durability.clone()]);
         }
         args.extend(self.args.iter().cloned());
-        ServerSpec { data_dir: self.data_dir.clone(), log_file: self.log_file.clone(), args }
+        let env = self.powercut.iter().flat_map(|cut| cut.env()).map(|(k, v)| (k.into(), v));
+        ServerSpec {
+            data_dir: self.data_dir.clone(),
+            log_file: self.log_file.clone(),
+            args,
+            env: env.collect(),
+        }
     }
 
     pub async fn start(&mut self) -> anyhow::Result<()> {

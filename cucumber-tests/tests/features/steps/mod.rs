@@ -7,6 +7,7 @@ mod durability_steps;
 mod http_steps;
 mod load_steps;
 mod parameters;
+mod power_steps;
 mod raftlog_steps;
 mod server_steps;
 mod snapshot_steps;
