@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, anyhow, bail, ensure};
 use cucumber::{given, then, when};
 use cucumber_tests::{
     loadgen::{self, LoadConfig},
@@ -226,7 +226,10 @@ async fn power_fails_under_load(world: &mut LithairWorld, times: usize) -> anyho
             torn,
         )
         .await
-        .with_context(|| format!("power cut {round} ({} ms into the load)", delay.as_millis()))?;
+        // The cause goes into the message: cucumber prints only an error's top line.
+        .map_err(|err| {
+            anyhow!("power cut {round} ({} ms into the load): {err:#}", delay.as_millis())
+        })?;
     }
     Ok(())
 }
@@ -248,7 +251,7 @@ async fn power_fails_after_snapshot(world: &mut LithairWorld, times: usize) -> a
         };
         cut_under_load(world, wait_for_snapshot, None)
             .await
-            .with_context(|| format!("power cut {round}, right after a snapshot"))?;
+            .map_err(|err| anyhow!("power cut {round}, right after a snapshot: {err:#}"))?;
     }
     Ok(())
 }
