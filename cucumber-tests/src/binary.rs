@@ -2,10 +2,21 @@
 //!
 //! The harness is a test of the `cucumber-tests` package, and cargo only builds a package's own
 //! binaries for its tests. So the harness asks cargo itself to build `lithair-server` with the
-//! same profile the harness was built with. After `cargo test --workspace` that is a no-op (the
-//! binary is already fresh); after `cargo test -p cucumber-tests` alone it builds what is
-//! missing. Either way the server under test is never stale. `LITHAIR_SERVER_BIN` overrides
-//! the search, to test a binary built elsewhere.
+//! same profile the harness was built with, and so it is never stale. `LITHAIR_SERVER_BIN`
+//! overrides the search, to test a binary built elsewhere.
+//!
+//! Build once: that request resolves features exactly as `cargo test --workspace` does, so
+//! after it the server and every dependency are already fresh and nothing compiles twice.
+//! Cargo resolves features over the packages selected and, when a build includes tests or
+//! examples, over dev-dependencies too: a plain `cargo build -p lithair-server` saw neither,
+//! gave hyper-util, tokio's macros, serde, clap… other feature sets, and rebuilt the server
+//! and ~35 crates under it. Selecting `--workspace` and `--examples` gives the same
+//! resolution as the test build. `--examples` builds every example, which `cargo test` builds
+//! anyway (the workspace has none today); it is only there to bring dev-dependencies in.
+//! After `cargo test -p cucumber-tests` alone the server is built once under the workspace's
+//! resolution, which later workspace runs then reuse. (Reusing the
+//! `target/<profile>/lithair-server` a test build leaves was the other way, but after
+//! `cargo test -p cucumber-tests` alone that file may be stale.)
 
 use std::{
     env,
@@ -42,7 +53,7 @@ fn build_with_cargo() -> anyhow::Result<PathBuf> {
     eprintln!("harness: making sure lithair-server is built ({profile} profile)...");
     let output = Command::new(&cargo)
         .current_dir(workspace_root())
-        .args(["build", "--package", "lithair-server", "--bin", "lithair-server"])
+        .args(["build", "--workspace", "--bin", "lithair-server", "--examples"])
         .args(["--profile", &profile, "--message-format", "json-render-diagnostics"])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())

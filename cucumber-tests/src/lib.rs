@@ -8,14 +8,16 @@
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
 //! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
 //!   matches none;
-//! - [`loadgen`]: a load generator over raw keep-alive HTTP/1.1 connections;
-//! - [`workloads`]: what the load generator sends to Lithair, and how answers are judged.
+//! - [`workloads`]: what the [`loadgen`] crate sends to Lithair, and how answers are judged.
 
 pub mod binary;
-pub mod loadgen;
 pub mod model;
 pub mod process;
 pub mod raftlog;
 pub mod snapfile;
 pub mod suggest;
 pub mod workloads;
+
+/// The load generator is its own crate, with nothing of Lithair in it; re-exported so that
+/// the steps reach it through the harness like everything else they use.
+pub use loadgen;

@@ -7,22 +7,24 @@
 //! its own group. Both copies receive the same events in the same order as the file.
 
 use std::{
+    any::Any,
+    convert::Infallible,
+    panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
     sync::{Arc, RwLock, atomic::Ordering, mpsc},
     thread,
     time::{Duration, Instant},
 };
 
-use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 
 use crate::{
-    CommitError, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
+    CommitError, Committed, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
     data_dir::DataDir,
     log::LogFile,
     recovery::{self, Start},
     snapshot::{self, SnapshotWriter},
-    writer::{Outcome, Proposal, Request, Snapshots, Stats, Writer, WriterParts},
+    writer::{Decision, Proposal, Reply, Request, Snapshots, Stats, Writer, WriterParts},
 };
 
 /// Where the engine keeps its files, how durable a commit is, and how often to snapshot.
@@ -61,15 +63,6 @@ impl EngineConfig {
     }
 }
 
-/// An event that has been committed, with its place in the log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Committed<E> {
-    pub seq: u64,
-    /// Commit time, microseconds since the Unix epoch (the record's `ts`).
-    pub ts: u64,
-    pub event: E,
-}
-
 /// Counters for health checks and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineStats {
@@ -95,17 +88,16 @@ pub struct Recovery {
     pub elapsed: Duration,
 }
 
-/// The in-memory state `S`, changed only by committing events `E` to the log.
-pub struct StateEngine<S, E: Event<State = S>> {
-    shared: Arc<Shared<S, E>>,
+/// The in-memory state `E::State`, changed only by committing events `E` to the log.
+pub struct StateEngine<E: Event> {
+    shared: Arc<Shared<E>>,
 }
 
-struct Shared<S, E: Event<State = S>> {
-    state: Arc<RwLock<S>>,
+struct Shared<E: Event> {
+    state: Arc<RwLock<E::State>>,
     requests: mpsc::Sender<Request<E>>,
     stats: Arc<Stats>,
     durability: Durability,
-    log_path: PathBuf,
     recovery: Recovery,
     writer: Option<thread::JoinHandle<()>>,
 }
@@ -113,7 +105,7 @@ struct Shared<S, E: Event<State = S>> {
 /// Dropping the last handle closes the engine and waits for the writer, so that the data
 /// directory can be opened again as soon as the handle is gone. Prefer [`StateEngine::close`],
 /// which reports whether the final sync succeeded and does not block.
-impl<S, E: Event<State = S>> Drop for Shared<S, E> {
+impl<E: Event> Drop for Shared<E> {
     fn drop(&mut self) {
         let (reply, _) = oneshot::channel();
         let _ = self.requests.send(Request::Close { reply });
@@ -123,17 +115,13 @@ impl<S, E: Event<State = S>> Drop for Shared<S, E> {
     }
 }
 
-impl<S, E: Event<State = S>> Clone for StateEngine<S, E> {
+impl<E: Event> Clone for StateEngine<E> {
     fn clone(&self) -> Self {
         StateEngine { shared: Arc::clone(&self.shared) }
     }
 }
 
-impl<S, E> StateEngine<S, E>
-where
-    S: Clone + Default + Send + Sync + Serialize + DeserializeOwned + 'static,
-    E: Event<State = S>,
-{
+impl<E: Event> StateEngine<E> {
     /// Open the data directory (creating it if needed), replay the log into a fresh state and
     /// start the writer. Blocking: replaying a large log takes a while, so call it outside an
     /// async executor's worker threads (e.g. with `spawn_blocking`).
@@ -143,7 +131,7 @@ where
         let log_path = data_dir.file(LOG_FILE_NAME);
         let log_existed = log_path.exists();
 
-        let loaded = snapshot::load_newest::<S>(data_dir.path(), &log_path);
+        let loaded = snapshot::load_newest::<E::State>(data_dir.path(), &log_path);
         let (mut state, start, snapshot) = match loaded {
             Some(loaded) => {
                 let position = loaded.position;
@@ -151,7 +139,7 @@ where
                     Start { offset: position.log_offset, seq: position.seq, ts: position.ts };
                 (loaded.state, start, Some((position, loaded.path)))
             }
-            None => (S::default(), Start::default(), None),
+            None => (E::State::default(), Start::default(), None),
         };
         let scan = recovery::replay::<E>(&log_path, &mut state, start)?;
         let torn_bytes_cut = report_torn_tail(&log_path, &scan);
@@ -209,7 +197,6 @@ where
                 requests,
                 stats,
                 durability: config.durability,
-                log_path,
                 recovery,
                 writer: Some(writer),
             }),
@@ -218,7 +205,7 @@ where
 
     /// Read the committed state. Keep `read` short: the writer waits for readers to publish
     /// each group.
-    pub fn with_state<R>(&self, read: impl FnOnce(&S) -> R) -> R {
+    pub fn with_state<R>(&self, read: impl FnOnce(&E::State) -> R) -> R {
         let state = self.shared.state.read().unwrap_or_else(|poison| poison.into_inner());
         read(&state)
     }
@@ -226,11 +213,10 @@ where
     /// Commit `event`: it gets the next sequence number, is appended to the log and applied to
     /// the state. Resolves once the event is as durable as the mode promises.
     pub async fn commit(&self, event: E) -> Result<Committed<E>, EngineError> {
-        match self.submit(Proposal::Event(event)).await? {
-            Outcome::Committed(committed) => Ok(committed),
-            Outcome::Rejected | Outcome::Panicked(_) => {
-                unreachable!("a ready event is never decided")
-            }
+        match self.commit_with(move |_| Ok::<_, Infallible>(event)).await {
+            Ok(committed) => Ok(committed),
+            Err(CommitError::Engine(err)) => Err(err),
+            Err(CommitError::Rejected(never)) => match never {},
         }
     }
 
@@ -239,37 +225,20 @@ where
     /// `decide` runs on the writer thread against the state including every event committed
     /// before it, so checks such as "the article exists" and choices such as "the next id" can
     /// never race with another commit. Keep it quick: commits wait for it in turn. A panic in
-    /// `decide` is raised again in the caller and commits nothing.
+    /// `decide` is raised again in the caller and commits nothing. A rejection, like a commit,
+    /// is answered once the events decided before it are durable.
     pub async fn commit_with<R: Send + 'static>(
         &self,
-        decide: impl FnOnce(&S) -> Result<E, R> + Send + 'static,
+        decide: impl FnOnce(&E::State) -> Result<E, R> + Send + 'static,
     ) -> Result<Committed<E>, CommitError<R>> {
-        let (rejection_tx, mut rejection_rx) = oneshot::channel();
-        let decide = Box::new(move |state: &S| match decide(state) {
-            Ok(event) => Some(event),
-            Err(reason) => {
-                let _ = rejection_tx.send(reason);
-                None
-            }
-        });
-        match self.submit(Proposal::Decide(decide)).await? {
-            Outcome::Committed(committed) => Ok(committed),
-            Outcome::Rejected => {
-                let reason =
-                    rejection_rx.try_recv().expect("a rejecting decision sends its reason");
-                Err(CommitError::Rejected(reason))
-            }
-            Outcome::Panicked(payload) => std::panic::resume_unwind(payload),
-        }
-    }
-
-    async fn submit(&self, proposal: Proposal<E>) -> Result<Outcome<E>, EngineError> {
         let (reply, outcome) = oneshot::channel();
-        self.shared
-            .requests
-            .send(Request::Commit { proposal, reply })
-            .map_err(|_| EngineError::Closed)?;
-        outcome.await.map_err(|_| EngineError::Closed)?
+        let proposal = Box::new(Pending { decide, reply });
+        self.shared.requests.send(Request::Commit(proposal)).map_err(|_| EngineError::Closed)?;
+        match outcome.await.map_err(|_| EngineError::Closed)?? {
+            Outcome::Committed(committed) => Ok(committed),
+            Outcome::Rejected(reason) => Err(CommitError::Rejected(reason)),
+            Outcome::Panicked(payload) => panic::resume_unwind(payload),
+        }
     }
 
     /// Stop accepting commits, finish the queued ones, sync the log and release the data
@@ -304,10 +273,52 @@ where
     pub fn durability(&self) -> Durability {
         self.shared.durability
     }
+}
 
-    pub fn log_path(&self) -> &Path {
-        &self.shared.log_path
+/// How a commit ended, as its caller learns it: one answer, through one channel.
+enum Outcome<E, R> {
+    Committed(Committed<E>),
+    Rejected(R),
+    /// The decision panicked; the payload is raised again in the caller's task.
+    Panicked(Box<dyn Any + Send>),
+}
+
+type OutcomeSender<E, R> = oneshot::Sender<Result<Outcome<E, R>, EngineError>>;
+
+/// A `commit_with` on its way to the writer: the caller's decision and its answer channel.
+struct Pending<F, E, R> {
+    decide: F,
+    reply: OutcomeSender<E, R>,
+}
+
+impl<F, E, R> Proposal<E> for Pending<F, E, R>
+where
+    F: FnOnce(&E::State) -> Result<E, R> + Send + 'static,
+    E: Event,
+    R: Send + 'static,
+{
+    fn decide(self: Box<Self>, head: &E::State) -> Decision<E> {
+        let Pending { decide, reply } = *self;
+        match panic::catch_unwind(AssertUnwindSafe(|| decide(head))) {
+            Ok(Ok(event)) => Decision::Append(event, answer(reply, Outcome::Committed)),
+            Ok(Err(reason)) => Decision::Refuse(answer(reply, |()| Outcome::Rejected(reason))),
+            Err(payload) => Decision::Refuse(answer(reply, |()| Outcome::Panicked(payload))),
+        }
     }
+
+    fn fail(self: Box<Self>, err: EngineError) {
+        let _ = self.reply.send(Err(err));
+    }
+}
+
+/// The writer's reply for a decision: `outcome` once its group is durable, or the group's error.
+fn answer<T, E: Send + 'static, R: Send + 'static>(
+    reply: OutcomeSender<E, R>,
+    outcome: impl FnOnce(T) -> Outcome<E, R> + Send + 'static,
+) -> Reply<T> {
+    Box::new(move |result| {
+        let _ = reply.send(result.map(outcome));
+    })
 }
 
 fn report_torn_tail(log_path: &Path, scan: &recovery::Scan) -> u64 {

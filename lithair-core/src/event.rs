@@ -1,4 +1,5 @@
-//! The contract between the engine and an application's events.
+//! The contract between the engine and an application's events, and what a committed event
+//! comes back as.
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -22,4 +23,13 @@ pub trait Event: Serialize + DeserializeOwned + Send + 'static {
 
     /// Apply this event to the state.
     fn apply(&self, state: &mut Self::State);
+}
+
+/// An event that has been committed, with its place in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed<E> {
+    pub seq: u64,
+    /// Commit time, microseconds since the Unix epoch (the record's `ts`).
+    pub ts: u64,
+    pub event: E,
 }

@@ -1,7 +1,7 @@
 //! Lithair's engine: the whole state in memory, every change an event in a durable log.
 //!
-//! An application describes its state `S` and its events `E: Event<State = S>`. The
-//! [`StateEngine`] owns the state and the log, `events.raftlog` (specified in
+//! An application describes its events `E: Event`, and with them (`Event::State`) the state they
+//! change. The [`StateEngine<E>`] owns the state and the log, `events.raftlog` (specified in
 //! `docs/raftlog.md`). There is exactly one way to change the state, [`StateEngine::commit`]
 //! (or [`StateEngine::commit_with`] when the event depends on the current state): the engine
 //! gives the event the next sequence number, appends it to the log, waits until it is as
@@ -26,9 +26,9 @@ mod snapshot;
 mod writer;
 
 pub use durability::Durability;
-pub use engine::{Committed, EngineConfig, EngineStats, Recovery, StateEngine};
+pub use engine::{EngineConfig, EngineStats, Recovery, StateEngine};
 pub use error::{CommitError, Damage, EngineError, OpenError};
-pub use event::Event;
+pub use event::{Committed, Event};
 
 /// Name of the log file inside the data directory.
 pub const LOG_FILE_NAME: &str = "events.raftlog";

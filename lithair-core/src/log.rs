@@ -10,6 +10,15 @@ use std::{
     path::{Path, PathBuf},
 };
 
+/// The append handle on the log, and the durability promise the writer's modes rest on:
+///
+/// * once [`LogFile::append`] returns `Ok`, the bytes are in the operating system: they survive
+///   a crash of this process, not a power loss (what `flush` mode acknowledges);
+/// * once [`LogFile::sync`] returns `Ok`, everything appended before it survives a power loss
+///   too (what `fsync` mode acknowledges);
+/// * once either fails, nothing is promised for the bytes since the last successful `sync`, not
+///   even by a retry: the kernel may have dropped them. The caller must stop acknowledging
+///   writes (the writer poisons the engine).
 #[derive(Debug)]
 pub(crate) struct LogFile {
     file: File,
@@ -38,8 +47,9 @@ impl LogFile {
         self.len
     }
 
-    /// Hand `bytes` to the operating system. On error, the file is cut back to its length
-    /// before this call (best effort: the error that matters is the first one).
+    /// Hand `bytes` to the operating system: durable against a process crash once this returns
+    /// `Ok`. On error, the file is cut back to its length before this call (best effort: the
+    /// error that matters is the first one).
     pub(crate) fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self.file.write_all(bytes) {
             Ok(()) => {
@@ -53,7 +63,7 @@ impl LogFile {
         }
     }
 
-    /// Make everything appended so far durable (`fdatasync`).
+    /// Make everything appended so far durable against a power loss (`fdatasync`).
     pub(crate) fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
     }

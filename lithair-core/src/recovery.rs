@@ -106,39 +106,57 @@ pub(crate) fn replay<E: Event>(
             scope.spawn(move || decode_jobs(&queue));
         }
         // Dropping `jobs` on every way out of this closure lets the decoders finish.
-        let mut replay = Replay { path, scan, in_flight: VecDeque::new() };
+        let mut replay = Replay { path, scan };
+        let mut in_flight = VecDeque::with_capacity(CHUNKS_IN_FLIGHT);
         let mut chunks = Chunks { file, carry: Vec::new(), offset: start.offset };
         while let Some((bytes, offset)) = chunks.next().map_err(io_error)? {
-            if replay.in_flight.len() == CHUNKS_IN_FLIGHT && !replay.apply_next(state)? {
-                return replay.finish_at_damage();
+            if in_flight.len() == CHUNKS_IN_FLIGHT
+                && let Some(oldest) = in_flight.pop_front()
+                && let Some(damaged) = replay.apply(oldest, state)?
+            {
+                return replay.finish_at(damaged);
             }
             let (reply, decoded) = mpsc::sync_channel(1);
-            jobs.send(Job { bytes, offset, reply }).expect("decoders outlive the job queue");
-            replay.in_flight.push_back(decoded);
+            jobs.send(Job { bytes, offset, reply }).map_err(|_| decoder_failed(path))?;
+            in_flight.push_back(decoded);
         }
         drop(jobs);
-        while !replay.in_flight.is_empty() {
-            if !replay.apply_next(state)? {
-                return replay.finish_at_damage();
+        while let Some(oldest) = in_flight.pop_front() {
+            if let Some(damaged) = replay.apply(oldest, state)? {
+                return replay.finish_at(damaged);
             }
         }
         Ok(replay.scan)
     })
 }
 
-/// The applying side of a replay.
-struct Replay<'a, E> {
-    path: &'a Path,
-    scan: Scan,
-    in_flight: VecDeque<mpsc::Receiver<Decoded<E>>>,
+/// A decoder thread is gone: it can only have panicked, and the replay cannot go on.
+fn decoder_failed(path: &Path) -> OpenError {
+    let source = io::Error::other("a log decoder thread failed");
+    OpenError::Io { path: path.to_owned(), source }
 }
 
-impl<E: Event> Replay<'_, E> {
-    /// Apply the oldest decoded chunk. `Ok(false)` when it ended in a damaged record, recorded
-    /// in `scan.torn_tail` for [`Replay::finish_at_damage`] to classify.
-    fn apply_next(&mut self, state: &mut E::State) -> Result<bool, OpenError> {
-        let decoded = self.in_flight.pop_front().expect("a chunk in flight");
-        let decoded = decoded.recv().expect("a decoder answers every job");
+/// The applying side of a replay.
+struct Replay<'a> {
+    path: &'a Path,
+    scan: Scan,
+}
+
+/// The first record that failed its checks, where the replay stopped.
+struct Damaged {
+    offset: u64,
+    damage: Damage,
+}
+
+impl Replay<'_> {
+    /// Apply a decoded chunk, in file order. Returns where it stopped if it ended in a damaged
+    /// record, for [`Replay::finish_at`] to classify.
+    fn apply<E: Event>(
+        &mut self,
+        chunk: mpsc::Receiver<Decoded<E>>,
+        state: &mut E::State,
+    ) -> Result<Option<Damaged>, OpenError> {
+        let decoded = chunk.recv().map_err(|_| decoder_failed(self.path))?;
         for record in decoded.records {
             self.check_sequence(record.offset, record.header)?;
             record.event.apply(state);
@@ -149,14 +167,11 @@ impl<E: Event> Replay<'_, E> {
             self.scan.valid_len = record.end;
         }
         match decoded.stop {
-            None => Ok(true),
+            None => Ok(None),
             Some(Stop::Unreadable { offset, seq, reason }) => {
                 Err(OpenError::UnreadableEvent { path: self.path.to_owned(), offset, seq, reason })
             }
-            Some(Stop::Damaged { offset, damage }) => {
-                self.scan.torn_tail = Some(TornTail { offset, bytes: 0, damage });
-                Ok(false)
-            }
+            Some(Stop::Damaged { offset, damage }) => Ok(Some(Damaged { offset, damage })),
         }
     }
 
@@ -182,19 +197,18 @@ impl<E: Event> Replay<'_, E> {
         }
     }
 
-    /// The record at `torn_tail.offset` is bad: a torn tail if it could be one and nothing
-    /// valid follows it, corruption otherwise.
-    fn finish_at_damage(mut self) -> Result<Scan, OpenError> {
-        let torn = self.scan.torn_tail.take().expect("damage was recorded");
-        if !torn.damage.can_be_torn_write() {
-            return Err(self.corrupt(torn.offset, torn.damage, 0));
+    /// The replay stopped at a bad record: a torn tail if it could be one and nothing valid
+    /// follows it, corruption otherwise.
+    fn finish_at(mut self, Damaged { offset, damage }: Damaged) -> Result<Scan, OpenError> {
+        if !damage.can_be_torn_write() {
+            return Err(self.corrupt(offset, damage, 0));
         }
-        let (valid_after, bytes) = inspect_tail(self.path, torn.offset)
+        let (valid_after, bytes) = inspect_tail(self.path, offset)
             .map_err(|source| OpenError::Io { path: self.path.to_owned(), source })?;
         if valid_after > 0 {
-            return Err(self.corrupt(torn.offset, torn.damage, valid_after));
+            return Err(self.corrupt(offset, damage, valid_after));
         }
-        self.scan.torn_tail = Some(TornTail { bytes, ..torn });
+        self.scan.torn_tail = Some(TornTail { offset, bytes, damage });
         Ok(self.scan)
     }
 }

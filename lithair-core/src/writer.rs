@@ -21,8 +21,6 @@
 //! published, when the head and the committed state are the same.
 
 use std::{
-    any::Any,
-    panic::{self, AssertUnwindSafe},
     sync::{
         Arc, OnceLock, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -34,10 +32,9 @@ use std::{
 use tokio::sync::oneshot;
 
 use crate::{
-    Durability, EngineError, Event,
+    Committed, Durability, EngineError, Event,
     clock::Clock,
     data_dir::DataDir,
-    engine::Committed,
     log::LogFile,
     record,
     snapshot::{self, SnapshotWriter},
@@ -46,28 +43,32 @@ use crate::{
 /// Most requests taken into one group, to bound the latency of the first one.
 const MAX_GROUP: usize = 1024;
 
-/// The application's decision, run on the writer thread against the head state. `None` means
-/// it rejected the request (the closure has passed its reason on by itself).
-pub(crate) type Decision<E> = Box<dyn FnOnce(&<E as Event>::State) -> Option<E> + Send>;
+/// A commit request as the writer sees it, whatever the caller's rejection type: a decision to
+/// run against the head state, and a way to answer the caller (`engine.rs` implements it).
+pub(crate) trait Proposal<E: Event>: Send {
+    /// Decide against the head state. A panic in the application's code is the proposal's to
+    /// catch: it comes back as a refusal that re-raises it in the caller.
+    fn decide(self: Box<Self>, head: &E::State) -> Decision<E>;
 
-/// What a commit request asks the writer to append.
-pub(crate) enum Proposal<E: Event> {
-    /// An event decided by the caller.
-    Event(E),
-    /// An event the application decides on the writer thread.
-    Decide(Decision<E>),
+    /// Answer without deciding: the engine refuses writes, or is closed.
+    fn fail(self: Box<Self>, err: EngineError);
 }
+
+/// What a proposal decided. Either way its caller hears of it only once the group is settled:
+/// a refusal too may rest on events of the group that are not durable yet.
+pub(crate) enum Decision<E> {
+    /// Append this event, then answer with the committed event.
+    Append(E, Reply<Committed<E>>),
+    /// Append nothing; the reply carries the caller's own reason.
+    Refuse(Reply<()>),
+}
+
+/// Answers one caller once its group is durable, or has failed.
+pub(crate) type Reply<T> = Box<dyn FnOnce(Result<T, EngineError>) + Send>;
 
 pub(crate) enum Request<E: Event> {
-    Commit { proposal: Proposal<E>, reply: oneshot::Sender<Result<Outcome<E>, EngineError>> },
+    Commit(Box<dyn Proposal<E>>),
     Close { reply: oneshot::Sender<Result<(), EngineError>> },
-}
-
-pub(crate) enum Outcome<E> {
-    Committed(Committed<E>),
-    Rejected,
-    /// The decision function panicked; the payload is re-raised in the caller's task.
-    Panicked(Box<dyn Any + Send>),
 }
 
 /// Counters shared with the engine handles.
@@ -82,9 +83,18 @@ pub(crate) struct Stats {
 }
 
 /// A request that has been decided and waits for its group to be durable.
-struct Decided<E: Event> {
-    outcome: Result<Outcome<E>, EngineError>,
-    reply: oneshot::Sender<Result<Outcome<E>, EngineError>>,
+enum Decided<E> {
+    Appended(Committed<E>, Reply<Committed<E>>),
+    Refused(Reply<()>),
+}
+
+impl<E> Decided<E> {
+    fn fail(self, err: &EngineError) {
+        match self {
+            Decided::Appended(_, reply) => reply(Err(err.clone())),
+            Decided::Refused(reply) => reply(Err(err.clone())),
+        }
+    }
 }
 
 pub(crate) struct Writer<E: Event> {
@@ -165,12 +175,10 @@ impl<E: Event> Writer<E> {
             let mut close = None;
             for request in group.drain(..) {
                 match request {
-                    Request::Commit { proposal, reply } if close.is_none() => {
-                        decided.push(Decided { outcome: self.decide(proposal), reply });
+                    Request::Commit(proposal) if close.is_none() => {
+                        decided.extend(self.decide(proposal));
                     }
-                    Request::Commit { reply, .. } => {
-                        let _ = reply.send(Err(EngineError::Closed));
-                    }
+                    Request::Commit(proposal) => proposal.fail(EngineError::Closed),
                     Request::Close { reply } => close = close.or(Some(reply)),
                 }
             }
@@ -190,22 +198,22 @@ impl<E: Event> Writer<E> {
     }
 
     /// Run the application's decision and, if it produced an event, append it to the group.
-    fn decide(&mut self, proposal: Proposal<E>) -> Result<Outcome<E>, EngineError> {
+    /// `None` when the caller has been answered already (nothing was added to the group).
+    fn decide(&mut self, proposal: Box<dyn Proposal<E>>) -> Option<Decided<E>> {
         if let Some(cause) = &self.poisoned {
-            return Err(EngineError::Poisoned(cause.clone()));
+            proposal.fail(EngineError::Poisoned(cause.clone()));
+            return None;
         }
-        let event = match proposal {
-            Proposal::Event(event) => event,
-            Proposal::Decide(decide) => {
-                let head = &self.head;
-                match panic::catch_unwind(AssertUnwindSafe(|| decide(head))) {
-                    Ok(Some(event)) => event,
-                    Ok(None) => return Ok(Outcome::Rejected),
-                    Err(payload) => return Ok(Outcome::Panicked(payload)),
+        match proposal.decide(&self.head) {
+            Decision::Append(event, reply) => match self.append(event) {
+                Ok(committed) => Some(Decided::Appended(committed, reply)),
+                Err(err) => {
+                    reply(Err(err));
+                    None
                 }
-            }
-        };
-        self.append(event).map(Outcome::Committed)
+            },
+            Decision::Refuse(reply) => Some(Decided::Refused(reply)),
+        }
     }
 
     fn append(&mut self, event: E) -> Result<Committed<E>, EngineError> {
@@ -244,15 +252,18 @@ impl<E: Event> Writer<E> {
     fn publish(&mut self, decided: &mut Vec<Decided<E>>) {
         {
             let mut state = self.committed.write().unwrap_or_else(|poison| poison.into_inner());
-            for Decided { outcome, .. } in decided.iter() {
-                if let Ok(Outcome::Committed(committed)) = outcome {
+            for decided in decided.iter() {
+                if let Decided::Appended(committed, _) = decided {
                     committed.event.apply(&mut state);
                 }
             }
         }
         self.stats.last_seq.store(self.next_seq - 1, Ordering::Release);
-        for Decided { outcome, reply } in decided.drain(..) {
-            let _ = reply.send(outcome);
+        for decided in decided.drain(..) {
+            match decided {
+                Decided::Appended(committed, reply) => reply(Ok(committed)),
+                Decided::Refused(reply) => reply(Ok(())),
+            }
         }
     }
 
@@ -261,8 +272,8 @@ impl<E: Event> Writer<E> {
     /// runs against the head again.
     fn fail_group(&mut self, decided: &mut Vec<Decided<E>>, err: EngineError) {
         debug_assert!(self.poisoned.is_some());
-        for Decided { reply, .. } in decided.drain(..) {
-            let _ = reply.send(Err(err.clone()));
+        for decided in decided.drain(..) {
+            decided.fail(&err);
         }
     }
 
@@ -351,9 +362,7 @@ impl<E: Event> Drop for Writer<E> {
         // Requests still queued when the writer stops (after Close) learn that it is gone.
         loop {
             match self.requests.try_recv() {
-                Ok(Request::Commit { reply, .. }) => {
-                    let _ = reply.send(Err(EngineError::Closed));
-                }
+                Ok(Request::Commit(proposal)) => proposal.fail(EngineError::Closed),
                 Ok(Request::Close { reply }) => {
                     let _ = reply.send(Ok(()));
                 }

@@ -74,9 +74,8 @@ async fn timestamps_strictly_increase() {
 async fn a_second_engine_cannot_open_a_data_dir_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path(), Durability::Fsync);
-    let second = lithair_core::StateEngine::<Ledger, LedgerEvent>::open(
-        lithair_core::EngineConfig::new(dir.path()),
-    );
+    let second =
+        lithair_core::StateEngine::<LedgerEvent>::open(lithair_core::EngineConfig::new(dir.path()));
     assert!(matches!(second, Err(lithair_core::OpenError::Locked { .. })));
     engine.close().await.unwrap();
     open(dir.path(), Durability::Fsync);

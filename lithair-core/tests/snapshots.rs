@@ -156,8 +156,7 @@ async fn damage_after_the_snapshot_is_refused_with_its_offset_in_the_file() {
     damaged[target + 3] ^= 0x01;
     fs::write(log_path(dir.path()), &damaged).unwrap();
 
-    let err =
-        StateEngine::<Ledger, LedgerEvent>::open(EngineConfig::new(dir.path())).err().unwrap();
+    let err = StateEngine::<LedgerEvent>::open(EngineConfig::new(dir.path())).err().unwrap();
     assert!(
         matches!(err, OpenError::Corrupt { offset, last_good_seq: 624, .. } if offset == target as u64),
         "{err}"

@@ -5,9 +5,11 @@
 //! (`main.rs`) adds the command line, logging and signals.
 
 pub mod api;
+mod cmd;
 mod config;
 mod error;
 pub mod events;
+mod lookup;
 pub mod model;
 mod request;
 mod response;

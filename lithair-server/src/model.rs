@@ -2,6 +2,9 @@
 //!
 //! Text is held in `Arc<str>` so that the engine's two copies of the state (see
 //! `lithair_core::StateEngine`) and the events share one allocation per string.
+//!
+//! Their serde form is also the `data` of the events that write them (`events.rs`), so it is
+//! part of the on-disk format: fields keep their names and order (docs/raftlog.md).
 
 use std::{fmt, sync::Arc};
 

@@ -37,10 +37,8 @@ impl Store {
         ids.into_iter().flatten().filter_map(|&id| self.comments.get(id))
     }
 
-    pub(crate) fn put_article(&mut self, article: Option<Article>) {
-        if let Some(article) = article {
-            self.articles.insert(article.id, article);
-        }
+    pub(crate) fn put_article(&mut self, article: Article) {
+        self.articles.insert(article.id, article);
     }
 
     pub(crate) fn delete_article(&mut self, id: u64) {

@@ -47,7 +47,7 @@ impl Event for LedgerEvent {
     }
 }
 
-pub type LedgerEngine = StateEngine<Ledger, LedgerEvent>;
+pub type LedgerEngine = StateEngine<LedgerEvent>;
 
 pub fn open(dir: &Path, durability: Durability) -> LedgerEngine {
     StateEngine::open(EngineConfig::new(dir).durability(durability)).expect("open engine")

@@ -1,27 +1,15 @@
-//! `/api/articles/{id}/comments`.
+//! Reads of `/api/articles/{id}/comments` (adding one is a command, in `cmd`).
 
 use http::StatusCode;
-use hyper::{Request, body::Incoming};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{App, articles::article_not_found, require_text, users::user_not_found};
+use super::App;
 use crate::{
     error::ApiError,
-    events::StoreEvent,
+    lookup,
     model::Comment,
-    request,
     response::{self, HttpResponse},
-    store::Store,
 };
-
-const MAX_BODY_CHARS: usize = 10_000;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewComment {
-    user_id: u64,
-    body: String,
-}
 
 #[derive(Serialize)]
 struct Comments<'a> {
@@ -31,37 +19,8 @@ struct Comments<'a> {
 
 pub(super) fn list(app: &App, article_id: u64) -> Result<HttpResponse, ApiError> {
     app.engine.with_state(|store| {
-        store.articles().get(article_id).ok_or_else(|| article_not_found(article_id))?;
+        lookup::article(store, article_id)?;
         let items: Vec<_> = store.comments_of(article_id).collect();
         Ok(response::json(StatusCode::OK, &Comments { total: items.len(), items }))
     })
-}
-
-pub(super) async fn add(
-    app: &App,
-    article_id: u64,
-    request: Request<Incoming>,
-) -> Result<HttpResponse, ApiError> {
-    let input: NewComment = request::json_body(request, app.max_body()).await?;
-    require_text("body", &input.body, MAX_BODY_CHARS)?;
-    let (user_id, body) = (input.user_id, input.body.into());
-    let committed = app
-        .engine
-        .commit_with(move |store: &Store| {
-            store.articles().get(article_id).ok_or_else(|| article_not_found(article_id))?;
-            store.users().get(user_id).ok_or_else(|| user_not_found(user_id))?;
-            Ok(StoreEvent::CommentAdded {
-                id: store.comments().next_id(),
-                article_id,
-                user_id,
-                body,
-            })
-        })
-        .await
-        .map_err(ApiError::from_commit)?;
-    let StoreEvent::CommentAdded { id, article_id, user_id, body } = committed.event else {
-        return Err(ApiError::internal());
-    };
-    let comment = Comment { id, article_id, user_id, body };
-    Ok(response::created(format!("/api/articles/{article_id}/comments"), &comment))
 }

@@ -1,11 +1,8 @@
-//! The HTTP API: one handler per route and method, on top of the engine.
+//! The HTTP API: each route and method goes to a read or to a command, on top of the engine.
 //!
-//! Reads go straight to the committed state. Writes go through `commit_with`: the handler
-//! validates what it can alone (the body), and the decision closure checks what depends on the
-//! state (does the article exist? which id comes next?) on the engine's writer thread, so two
-//! requests can never both take the same id or both delete the same article. A response is sent
-//! only once the commit has resolved, that is once the event is as durable as the configured
-//! mode promises.
+//! Reads (the modules below) go straight to the committed state. Writes are commands (`cmd`):
+//! the request's body is parsed into one, and [`App::execute`] commits the event it decides,
+//! answering only once the event is as durable as the configured mode promises.
 
 mod articles;
 mod comments;
@@ -18,13 +15,20 @@ use futures::FutureExt;
 use http::Method;
 use hyper::{Request, body::Incoming};
 use lithair_core::{EngineConfig, StateEngine};
+use serde::de::DeserializeOwned;
 
 use crate::{
-    config::ServerConfig, error::ApiError, events::StoreEvent, response::HttpResponse,
-    router::Route, store::Store,
+    cmd::{AddComment, Command, CreateArticle, CreateUser, DeleteArticle, UpdateArticle},
+    config::ServerConfig,
+    error::ApiError,
+    events::StoreEvent,
+    request,
+    response::HttpResponse,
+    router::Route,
+    store::Store,
 };
 
-pub type Engine = StateEngine<Store, StoreEvent>;
+pub type Engine = StateEngine<StoreEvent>;
 
 /// What every handler shares: the engine and the configuration.
 pub struct App {
@@ -86,34 +90,33 @@ impl App {
         match route {
             Route::Health => Ok(health::get(self)),
             Route::Articles if reads => articles::list(self, request.uri().query()),
-            Route::Articles => articles::create(self, request).await,
+            Route::Articles => self.execute(CreateArticle::parse(self.body(request).await?)?).await,
             Route::Article(id) if reads => articles::get(self, id),
             Route::Article(id) if method == Method::PUT => {
-                articles::update(self, id, request).await
+                self.execute(UpdateArticle::parse(id, self.body(request).await?)?).await
             }
-            Route::Article(id) => articles::delete(self, id).await,
+            Route::Article(id) => self.execute(DeleteArticle { id }).await,
             Route::ArticleComments(id) if reads => comments::list(self, id),
-            Route::ArticleComments(id) => comments::add(self, id, request).await,
-            Route::Users => users::create(self, request).await,
+            Route::ArticleComments(id) => {
+                self.execute(AddComment::parse(id, self.body(request).await?)?).await
+            }
+            Route::Users => self.execute(CreateUser::parse(self.body(request).await?)?).await,
             Route::User(id) => users::get(self, id),
         }
     }
 
-    fn max_body(&self) -> usize {
-        self.config.max_body_bytes
+    /// Commit the event `command` decides against the state, and answer once it is durable.
+    async fn execute<C: Command>(&self, command: C) -> Result<HttpResponse, ApiError> {
+        let committed = self
+            .engine
+            .commit_with(move |store: &Store| command.decide(store))
+            .await
+            .map_err(ApiError::from_commit)?;
+        C::answer(committed.event)
     }
-}
 
-/// A required text field: present (serde checks that), not blank, and not too long.
-fn require_text(field: &str, value: &str, max_chars: usize) -> Result<(), ApiError> {
-    if value.trim().is_empty() {
-        return Err(ApiError::invalid_field(format!("{field} must not be empty")));
+    /// The request's JSON body, as a command's input.
+    async fn body<T: DeserializeOwned>(&self, request: Request<Incoming>) -> Result<T, ApiError> {
+        request::json_body(request, self.config.max_body_bytes).await
     }
-    let chars = value.chars().count();
-    if chars > max_chars {
-        return Err(ApiError::invalid_field(format!(
-            "{field} is {chars} characters long; the maximum is {max_chars}"
-        )));
-    }
-    Ok(())
 }

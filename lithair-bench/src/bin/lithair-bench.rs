@@ -28,11 +28,11 @@ use std::{
 use anyhow::{Context, bail};
 use cucumber_tests::{
     binary,
-    loadgen::{self, LoadConfig, LoadReport, Workload},
     model::article_checksum,
     process::{ServerProcess, ServerSpec},
     workloads::{CreateArticles, Health, ReadArticles},
 };
+use loadgen::{LoadConfig, LoadReport, Workload};
 use serde_json::{Value, json};
 
 struct Options {

@@ -2,7 +2,7 @@
 //! and replay speed of a 1,000,000-event log.
 //!
 //! ```text
-//! cargo run --release -p lithair-core --example engine_bench [-- --events 1000000 --committers 64]
+//! cargo run --release -p lithair-bench --bin engine-bench [-- --events 1000000 --committers 64]
 //! ```
 //!
 //! Not a test: it prints numbers (and the targets from the engine's issue) and never fails.
@@ -50,7 +50,7 @@ impl Event for BenchEvent {
     }
 }
 
-type Engine = StateEngine<Articles, BenchEvent>;
+type Engine = StateEngine<BenchEvent>;
 
 fn article(id: u64) -> BenchEvent {
     let title = format!("Benchmark article number {id}");
