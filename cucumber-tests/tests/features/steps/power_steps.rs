@@ -109,8 +109,8 @@ async fn on_disk_filling_up(
     .await
 }
 
-/// SIGKILL, then rewrite the data directory to its durable image (with a torn page when
-/// `torn` holds a seed). The disk comes back healthy: injected faults do not survive the cut.
+/// SIGKILL (unless the caller already killed the server), then rewrite the data directory to
+/// its durable image (with a torn page when `torn` holds a seed). The disk comes back healthy: injected faults do not survive the cut.
 async fn cut_power(world: &mut LithairWorld, torn: Option<u64>) -> anyhow::Result<PowerCutOutcome> {
     let Some(cut) = world.server.powercut.as_mut() else {
         bail!("the server does not run on a disk that can lose power; start it with such a step")
@@ -118,7 +118,9 @@ async fn cut_power(world: &mut LithairWorld, torn: Option<u64>) -> anyhow::Resul
     cut.fail_sync = None;
     cut.enospc_after = None;
     let (journal, data_dir) = (cut.journal.clone(), cut.dir.clone());
-    world.server.take()?.kill().await?;
+    if let Some(server) = world.server.process.take() {
+        server.kill().await?;
+    }
     let report = tokio::task::spawn_blocking(move || {
         powercut::cut_power(&journal, &data_dir, CutOptions { torn })
     })
@@ -197,15 +199,17 @@ async fn cut_under_load(
         tokio::spawn(async move { loadgen::run(addr, &config, workload).await })
     };
     let waited = until(&world.server.data_dir).await;
-    // Whatever happened, stop the writers and keep what they were told before cutting.
+    // Whatever happened: the server dies first, then every answer the writers got counts as
+    // acknowledged (collected earlier, a write answered before the kill would be missed).
+    let killed = world.server.take()?.kill().await;
+    writers.abort();
+    let _ = writers.await;
     let acknowledged: Vec<Article> = workload.acknowledged_articles();
     acknowledged.into_iter().for_each(|a| world.expected.remember_created(a));
     world.crashes.in_flight += WRITERS;
-    let cut = cut_power(world, torn).await;
-    writers.abort();
-    let _ = writers.await;
+    killed?;
     waited?;
-    cut?;
+    cut_power(world, torn).await?;
     restart_and_check(world).await
 }
 
