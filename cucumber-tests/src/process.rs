@@ -40,6 +40,8 @@ pub struct ServerSpec {
     pub log_file: PathBuf,
     /// Further command-line arguments, e.g. `["--durability", "async"]`.
     pub args: Vec<String>,
+    /// Extra environment variables, e.g. the power-loss interposer's `LD_PRELOAD`.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running server.
@@ -194,6 +196,7 @@ fn spawn(spec: &ServerSpec) -> anyhow::Result<Child> {
     let mut command = Command::new(&binary);
     command
         .args(&args)
+        .envs(spec.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log))

@@ -67,6 +67,9 @@ pub struct Server {
     pub last_start: Option<Duration>,
     /// Every durability mode the server was started in, for the run report.
     pub modes: BTreeSet<String>,
+    /// Set when the server runs on a disk that can lose power: every start loads the
+    /// `powercut` interposer, which journals what the disk would hold (docs/powercut.md).
+    pub powercut: Option<powercut::PowerCut>,
 }
 
 /// The mode a server started without `--durability` runs in: lithair-core's default, which
@@ -145,6 +148,10 @@ pub struct Crashes {
     pub damaged_at: Option<(u64, u64)>,
     /// Crash (or power-loss) cycles so far, in order.
     pub cycles: Vec<CrashCycle>,
+    /// Every power cut of the scenario, in order, with what it cost.
+    pub power_cuts: Vec<PowerCutOutcome>,
+    /// Status of each attempted write, in order, when refusals are expected (a failing disk).
+    pub attempts: Vec<u16>,
 }
 
 /// One crash and the writes acknowledged since the previous one.
@@ -156,6 +163,23 @@ pub struct CrashCycle {
     pub created: Range<usize>,
     /// (acknowledged, present) as last checked after a restart; `None` until a step checks.
     pub counted: Option<(u64, u64)>,
+}
+
+/// One power cut: what was acknowledged before it and what the restarted server still had.
+#[derive(Debug, Default, Clone)]
+pub struct PowerCutOutcome {
+    /// Acknowledged articles the server should hold at the moment of the cut.
+    pub acknowledged: usize,
+    /// Of those, the ids the restarted server no longer has (checked when the cut step
+    /// restarts the server itself).
+    pub lost: Vec<u64>,
+    /// Ids the restarted server still serves: to check that only the newest writes were lost.
+    pub kept_max: Option<u64>,
+    /// What the harness's reader said about the log after the restart, if it was not valid.
+    pub log_error: Option<String>,
+    /// The snapshots the disk durably held after the cut, and the one the restart loaded.
+    pub durable_snapshots: Vec<u64>,
+    pub loaded_snapshot: Option<u64>,
 }
 
 /// Answers kept for the Then steps.
@@ -276,16 +300,25 @@ impl LithairWorld {
     pub async fn finish(&mut self, passed: bool) -> ScenarioInfo {
         let dir = self.server.scenario_dir.as_ref().map(|d| d.path().display().to_string());
         let log_tail = self.server.finish(passed).await;
-        let cycles = self.crashes.cycles.iter().enumerate().filter_map(|(n, c)| {
+        let crashes = self.crashes.cycles.iter().filter_map(|c| {
             let (acknowledged, present) = c.counted?;
-            Some(Cycle {
-                cycle: n as u32 + 1,
-                event: c.event.clone(),
-                acknowledged,
-                present,
-                lost: acknowledged - present,
-            })
+            Some((c.event.clone(), acknowledged, present))
         });
+        // A power cut counts its own losses as it restarts the server.
+        let power_cuts = self.crashes.power_cuts.iter().map(|cut| {
+            let acknowledged = cut.acknowledged as u64;
+            ("power loss".to_string(), acknowledged, acknowledged - cut.lost.len() as u64)
+        });
+        let cycles =
+            crashes.chain(power_cuts).enumerate().map(|(n, (event, acknowledged, present))| {
+                Cycle {
+                    cycle: n as u32 + 1,
+                    event,
+                    acknowledged,
+                    present,
+                    lost: acknowledged - present,
+                }
+            });
         ScenarioInfo {
             dir,
             kept: log_tail.is_some(),
@@ -352,6 +385,7 @@ impl Server {
             process: None,
             last_start: None,
             modes: BTreeSet::new(),
+            powercut: None,
         })
     }
 
@@ -392,7 +426,13 @@ impl Server {
             args.extend(["--durability".to_string(), durability.clone()]);
         }
         args.extend(self.args.iter().cloned());
-        ServerSpec { data_dir: self.data_dir.clone(), log_file: self.log_file.clone(), args }
+        let env = self.powercut.iter().flat_map(|cut| cut.env()).map(|(k, v)| (k.into(), v));
+        ServerSpec {
+            data_dir: self.data_dir.clone(),
+            log_file: self.log_file.clone(),
+            args,
+            env: env.collect(),
+        }
     }
 
     pub async fn start(&mut self) -> anyhow::Result<()> {

@@ -166,7 +166,12 @@ async fn start(root: &Path, label: &str, args: &[&str]) -> anyhow::Result<Server
     ];
     all.extend(["--log-level".to_string(), "warn".to_string()]);
     all.extend(args.iter().map(|arg| arg.to_string()));
-    let spec = ServerSpec { data_dir, log_file: root.join(format!("{label}.log")), args: all };
+    let spec = ServerSpec {
+        data_dir,
+        log_file: root.join(format!("{label}.log")),
+        args: all,
+        env: Vec::new(),
+    };
     Ok(ServerProcess::start(&spec).await?)
 }
 

@@ -9,6 +9,7 @@ mod hostile_steps;
 mod http_steps;
 mod load_steps;
 mod parameters;
+mod power_steps;
 mod raftlog_steps;
 mod server_steps;
 mod snapshot_steps;

@@ -147,6 +147,7 @@ async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
             data_dir: alone.clone(),
             log_file: alone.join("server.log"),
             args: Vec::new(),
+            env: Vec::new(),
         };
         let server = ServerProcess::start(&spec).await?;
         let restored = async {
