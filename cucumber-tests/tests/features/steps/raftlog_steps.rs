@@ -281,23 +281,7 @@ async fn events_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resul
     let actual: Vec<&str> = log.records().iter().map(|r| r.event_type.as_str()).collect();
     ensure!(actual == expected, "events in the log: {actual:?}, expected {expected:?}");
     // And each record is the write the client made at that point: same type, same data.
-    let sent = &world.expected.events;
-    ensure!(
-        sent.len() == log.records().len(),
-        "{} writes acknowledged, {} logged",
-        sent.len(),
-        actual.len()
-    );
-    for (record, (event_type, data)) in log.records().iter().zip(sent) {
-        ensure!(
-            record.event_type == *event_type && carries(&record.data, data),
-            "seq {} is {} {}, but the client's write there was {event_type} {data}",
-            record.seq,
-            record.event_type,
-            record.data
-        );
-    }
-    Ok(())
+    holds_the_writes_sent(&log, &world.expected.events)
 }
 
 #[then("the comment refers to its article and its author")]
@@ -373,6 +357,12 @@ async fn events_in_sent_order(world: &mut LithairWorld) -> anyhow::Result<()> {
     let sent = &world.expected.events;
     ensure!(!sent.is_empty(), "the scenario made no events");
     let log = verified_log(world).await?;
+    holds_the_writes_sent(&log, sent)
+}
+
+/// Record for record, the log is the client's acknowledged writes in the order it made them:
+/// the same event type, carrying the payload sent under the id the server assigned.
+fn holds_the_writes_sent(log: &RaftLog, sent: &[(&'static str, Value)]) -> anyhow::Result<()> {
     ensure!(
         sent.len() == log.records().len(),
         "{} writes acknowledged, {} logged",
