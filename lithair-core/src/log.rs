@@ -63,6 +63,14 @@ impl LogFile {
         }
     }
 
+    /// Cut the file back to `len` bytes after a failed group (best effort: the engine is
+    /// poisoned already, and recovery would cut a torn remainder anyway).
+    pub(crate) fn cut_back(&mut self, len: u64) {
+        if len < self.len && self.file.set_len(len).is_ok() {
+            self.len = len;
+        }
+    }
+
     /// Make everything appended so far durable against a power loss (`fdatasync`).
     pub(crate) fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()

@@ -234,7 +234,15 @@ impl<E: Event> Writer<E> {
             return;
         }
         let written = match self.durability {
-            Durability::Fsync => self.write_out().and_then(|()| self.sync()),
+            Durability::Fsync => {
+                let before = self.log.len();
+                self.write_out().and_then(|()| self.sync()).inspect_err(|_| {
+                    // The group was refused: its bytes must not come back at the next start,
+                    // where replaying them would revive writes that were answered 503.
+                    self.log.cut_back(before);
+                    self.stats.log_bytes.store(self.log.len(), Ordering::Relaxed);
+                })
+            }
             Durability::Flush => self.write_out(),
             // Acknowledged first; written just below, once its clients are on their way.
             Durability::Async => Ok(()),
