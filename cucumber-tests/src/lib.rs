@@ -20,7 +20,3 @@ pub mod rawhttp;
 pub mod snapfile;
 pub mod suggest;
 pub mod workloads;
-
-/// The load generator is its own crate, with nothing of Lithair in it; re-exported so that
-/// the steps reach it through the harness like everything else they use.
-pub use loadgen;

@@ -10,10 +10,9 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde::Deserialize;
 
-use crate::{
-    loadgen::{Check, Request, Workload},
-    model::{Article, ArticleInput, article_checksum},
-};
+use loadgen::{Check, Request, Workload};
+
+use crate::model::{Article, ArticleInput, article_checksum};
 
 /// `POST /api/articles`, one new article per request; the article of request `index` has a
 /// title and content derived from `index`, `content_bytes` long.

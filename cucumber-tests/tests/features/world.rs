@@ -28,13 +28,13 @@ use std::{
 use anyhow::{Context, bail};
 use cucumber::gherkin::Step;
 use cucumber_tests::{
-    loadgen::LoadReport,
     model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
     rawhttp::Outcome,
 };
 use lithair_report::{Cycle, LoadInfo, Metric, ScenarioInfo, Threshold};
+use loadgen::LoadReport;
 use serde_json::{Value, json};
 
 use crate::{explain::Explain, http::Reply};

@@ -14,11 +14,8 @@ use std::{
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
-use cucumber_tests::{
-    loadgen::{self, LoadConfig},
-    model::Article,
-    workloads::CreateArticles,
-};
+use cucumber_tests::{model::Article, workloads::CreateArticles};
+use loadgen::LoadConfig;
 use serde::Deserialize;
 
 use crate::{http, world::LithairWorld};

@@ -10,10 +10,10 @@ use std::{
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
 use cucumber_tests::{
-    loadgen::{self, LoadConfig, LoadReport, Workload},
     model::Article,
     workloads::{CreateArticles, DeleteArticles, ModifyArticles, ReadArticles},
 };
+use loadgen::{self, LoadConfig, LoadReport, Workload};
 use reqwest::Method;
 use serde::Deserialize;
 

@@ -15,12 +15,8 @@ use std::{
 
 use anyhow::{Context, anyhow, bail, ensure};
 use cucumber::{given, then, when};
-use cucumber_tests::{
-    loadgen::{self, LoadConfig},
-    model::Article,
-    snapfile,
-    workloads::CreateArticles,
-};
+use cucumber_tests::{model::Article, snapfile, workloads::CreateArticles};
+use loadgen::LoadConfig;
 use powercut::{CutOptions, Fault, PowerCut};
 use reqwest::Method;
 use serde_json::json;
