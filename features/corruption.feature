@@ -51,3 +51,12 @@ Feature: Corruption — damage is detected, never silently skipped or overwritte
       | duplicated                 |
       | swapped with the next one  |
       | given an earlier timestamp |
+
+  Scenario: a log that lost records a snapshot was taken after stops the server from starting
+    Given a running Lithair server taking a snapshot every 100 events
+    And I have created 300 articles
+    When I stop the server
+    And the events.raftlog file loses its last 150 records
+    Then the server refuses to start
+    And the error names the file, the byte offset of the damage and the last good sequence number
+    And the events.raftlog file is unchanged

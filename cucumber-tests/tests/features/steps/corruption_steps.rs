@@ -72,6 +72,23 @@ async fn reshape_middle(world: &mut LithairWorld, shape: Reshaping) -> anyhow::R
     Ok(())
 }
 
+/// Whole records cut from the end, as a lost tail would leave the file: no torn record, so
+/// only what else the data dir holds (a snapshot taken after them) can tell they are missing.
+#[when(expr = "the events.raftlog file loses its last {int} records")]
+async fn lose_last_records(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    ensure!(world.server.process.is_none(), "stop the server before damaging its log");
+    let bytes = read_log_bytes(world)?;
+    let log = RaftLog::parse(&bytes);
+    let records = log.records();
+    ensure!(count > 0 && count < records.len(), "the log has {} records", records.len());
+    let first_lost = &records[records.len() - count];
+    let kept = bytes[..first_lost.offset as usize].to_vec();
+    std::fs::write(world.server.log_path(), &kept)?;
+    world.crashes.saved_log = Some(kept);
+    world.crashes.damaged_at = Some((first_lost.offset, first_lost.seq - 1));
+    Ok(())
+}
+
 #[when("the last record of the events.raftlog file is cut in half")]
 async fn cut_last_record(world: &mut LithairWorld) -> anyhow::Result<()> {
     ensure!(world.server.process.is_none(), "stop the server before damaging its log");
