@@ -32,9 +32,10 @@ use cucumber_tests::{
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
     rawhttp::Outcome,
+    workloads::CreateArticles,
 };
 use lithair_report::{Cycle, LoadInfo, Metric, ScenarioInfo, Threshold};
-use loadgen::LoadReport;
+use loadgen::{LoadConfig, LoadReport};
 use serde_json::{Value, json};
 
 use crate::{explain::Explain, http::Reply};
@@ -293,6 +294,28 @@ impl LithairWorld {
             let present = live.iter().filter(|id| is_present(**id)).count();
             cycle.counted = Some((live.len() as u64, present as u64));
         }
+    }
+
+    /// Writers creating articles at full speed in the background, for the steps that crash,
+    /// stop or cut the power under load: the workload (its acknowledged articles) and the task
+    /// (abort it once the server is gone).
+    pub fn start_writers(
+        &self,
+        writers: usize,
+    ) -> anyhow::Result<(
+        std::sync::Arc<CreateArticles>,
+        tokio::task::JoinHandle<anyhow::Result<LoadReport>>,
+    )> {
+        const ARTICLE_BYTES: usize = 200;
+        let workload = std::sync::Arc::new(CreateArticles::new(ARTICLE_BYTES));
+        let addr = self.server.running()?.addr();
+        let config =
+            LoadConfig::closed_duration(writers, Duration::from_secs(120)).with_label("writers");
+        let task = {
+            let workload = workload.clone();
+            tokio::spawn(async move { loadgen::run(addr, &config, workload).await })
+        };
+        Ok((workload, task))
     }
 
     /// End of scenario: stop the server, then delete the directory or keep it for a look.

@@ -8,21 +8,18 @@
 
 use std::{
     collections::BTreeSet,
-    sync::Arc,
     time::{Duration, SystemTime},
 };
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
-use cucumber_tests::{model::Article, workloads::CreateArticles};
-use loadgen::LoadConfig;
+use cucumber_tests::model::Article;
 use serde::Deserialize;
 
 use crate::{http, world::LithairWorld};
 
 /// Writers during a crash: each has at most one request in flight.
 const WRITERS: usize = 16;
-const ARTICLE_BYTES: usize = 200;
 
 /// Run writers at full speed against the server, and after `delay` do `interrupt` to it
 /// (SIGKILL or SIGTERM); every acknowledged creation is remembered.
@@ -31,14 +28,7 @@ async fn interrupt_under_load(
     delay: Duration,
     kill: bool,
 ) -> anyhow::Result<()> {
-    let workload = Arc::new(CreateArticles::new(ARTICLE_BYTES));
-    let addr = world.server.running()?.addr();
-    let config =
-        LoadConfig::closed_duration(WRITERS, Duration::from_secs(120)).with_label("writers");
-    let writers = {
-        let workload = workload.clone();
-        tokio::spawn(async move { loadgen::run(addr, &config, workload).await })
-    };
+    let (workload, writers) = world.start_writers(WRITERS)?;
     tokio::time::sleep(delay).await;
     let server = world.server.take()?;
     let stopped = if kill { server.kill().await.map(|_| ()) } else { stop_cleanly(server).await };

@@ -8,15 +8,13 @@
 //! measures how much `flush` and `async` lose (docs/durability.md).
 
 use std::{
-    sync::Arc,
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant, SystemTime},
 };
 
 use anyhow::{Context, anyhow, bail, ensure};
 use cucumber::{given, then, when};
-use cucumber_tests::{model::Article, snapfile, workloads::CreateArticles};
-use loadgen::LoadConfig;
+use cucumber_tests::{model::Article, snapfile};
 use powercut::{CutOptions, Fault, PowerCut};
 use reqwest::Method;
 use serde_json::json;
@@ -29,7 +27,6 @@ use crate::{
 
 /// Writers during a cut: each has at most one request in flight.
 const WRITERS: usize = 16;
-const ARTICLE_BYTES: usize = 200;
 /// The log is the file the disk faults apply to.
 const LOG_FILE: &str = "events.raftlog";
 
@@ -186,14 +183,7 @@ async fn cut_under_load(
     until: impl AsyncFnOnce(&std::path::Path) -> anyhow::Result<()>,
     torn: Option<u64>,
 ) -> anyhow::Result<()> {
-    let workload = Arc::new(CreateArticles::new(ARTICLE_BYTES));
-    let addr = world.server.running()?.addr();
-    let config =
-        LoadConfig::closed_duration(WRITERS, Duration::from_secs(120)).with_label("writers");
-    let writers = {
-        let workload = workload.clone();
-        tokio::spawn(async move { loadgen::run(addr, &config, workload).await })
-    };
+    let (workload, writers) = world.start_writers(WRITERS)?;
     let waited = until(&world.server.data_dir).await;
     // Whatever happened: the server dies first, then every answer the writers got counts as
     // acknowledged (collected earlier, a write answered before the kill would be missed).
