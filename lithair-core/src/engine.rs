@@ -1,7 +1,7 @@
 //! `StateEngine`: the application's handle on its state and its log.
 //!
 //! Readers see the *committed* state, behind a read-write lock, and only ever see events that
-//! are as durable as the configured mode promises. The writer thread (`writer.rs`) keeps a
+//! are as durable as the configured mode promises. The writer (`writer.rs`) keeps a
 //! second copy, the *head*, on which it decides and applies each new event before the group is
 //! durable, so that a decision always sees the events committed before it — including those of
 //! its own group. Both copies receive the same events in the same order as the file.
@@ -11,20 +11,20 @@ use std::{
     convert::Infallible,
     panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
-    sync::{Arc, RwLock, atomic::Ordering, mpsc},
-    thread,
+    sync::{Arc, RwLock, atomic::Ordering},
     time::{Duration, Instant},
 };
 
-use tokio::sync::oneshot;
+use tokio::{runtime::Handle, sync::oneshot};
 
 use crate::{
     CommitError, Committed, Damage, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
     data_dir::DataDir,
+    group_commit::GroupCommit,
     log::LogFile,
     recovery::{self, Start},
     snapshot::{self, SnapshotWriter},
-    writer::{Decision, Proposal, Reply, Request, Snapshots, Stats, Writer, WriterParts},
+    writer::{Decision, Proposal, Reply, Snapshots, Stats, Writer, WriterParts},
 };
 
 /// Where the engine keeps its files, how durable a commit is, and how often to snapshot.
@@ -95,22 +95,19 @@ pub struct StateEngine<E: Event> {
 
 struct Shared<E: Event> {
     state: Arc<RwLock<E::State>>,
-    requests: mpsc::Sender<Request<E>>,
+    commits: GroupCommit<E>,
     stats: Arc<Stats>,
     durability: Durability,
     recovery: Recovery,
-    writer: Option<thread::JoinHandle<()>>,
 }
 
-/// Dropping the last handle closes the engine and waits for the writer, so that the data
-/// directory can be opened again as soon as the handle is gone. Prefer [`StateEngine::close`],
-/// which reports whether the final sync succeeded and does not block.
+/// Dropping the last handle closes the engine, so that the data directory can be opened again
+/// as soon as the handle is gone. Prefer [`StateEngine::close`], which reports whether the
+/// final sync succeeded and does not block an async executor's thread.
 impl<E: Event> Drop for Shared<E> {
     fn drop(&mut self) {
-        let (reply, _) = oneshot::channel();
-        let _ = self.requests.send(Request::Close { reply });
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+        if let Err(err) = self.commits.close() {
+            tracing::error!(%err, "could not make the event log durable at shutdown");
         }
     }
 }
@@ -173,9 +170,7 @@ impl<E: Event> StateEngine<E> {
         };
         let committed = Arc::new(RwLock::new(state.clone()));
         let stats = Arc::new(Stats::default());
-        let (requests, receiver) = mpsc::channel();
         let writer = Writer::new(WriterParts {
-            requests: receiver,
             log,
             data_dir,
             durability: config.durability,
@@ -187,19 +182,13 @@ impl<E: Event> StateEngine<E> {
             stats: Arc::clone(&stats),
             snapshots,
         });
-        let writer = thread::Builder::new()
-            .name("lithair-writer".into())
-            .spawn(move || writer.run())
-            .map_err(OpenError::Spawn)?;
-
         Ok(StateEngine {
             shared: Arc::new(Shared {
                 state: committed,
-                requests,
+                commits: GroupCommit::new(writer),
                 stats,
                 durability: config.durability,
                 recovery,
-                writer: Some(writer),
             }),
         })
     }
@@ -223,7 +212,7 @@ impl<E: Event> StateEngine<E> {
 
     /// Commit the event that `decide` makes from the current state, or nothing if it rejects.
     ///
-    /// `decide` runs on the writer thread against the state including every event committed
+    /// `decide` runs in the writer (on the thread of whichever committer leads the group) against the state including every event committed
     /// before it, so checks such as "the article exists" and choices such as "the next id" can
     /// never race with another commit. Keep it quick: commits wait for it in turn. A panic in
     /// `decide` is raised again in the caller and commits nothing. A rejection, like a commit,
@@ -234,7 +223,9 @@ impl<E: Event> StateEngine<E> {
     ) -> Result<Committed<E>, CommitError<R>> {
         let (reply, outcome) = oneshot::channel();
         let proposal = Box::new(Pending { decide, reply });
-        self.shared.requests.send(Request::Commit(proposal)).map_err(|_| EngineError::Closed)?;
+        if self.shared.commits.submit(proposal) {
+            self.keep_leading();
+        }
         match outcome.await.map_err(|_| EngineError::Closed)?? {
             Outcome::Committed(committed) => Ok(committed),
             Outcome::Rejected(reason) => Err(CommitError::Rejected(reason)),
@@ -245,11 +236,41 @@ impl<E: Event> StateEngine<E> {
     /// Stop accepting commits, finish the queued ones, sync the log and release the data
     /// directory. Commits after this fail with [`EngineError::Closed`].
     pub async fn close(&self) -> Result<(), EngineError> {
-        let (reply, done) = oneshot::channel();
-        if self.shared.requests.send(Request::Close { reply }).is_err() {
-            return Ok(());
+        // Closing waits for the current group and for a snapshot being written: not on an
+        // executor's worker thread, where other tasks would wait too.
+        match Handle::try_current() {
+            Ok(runtime) => {
+                let shared = Arc::clone(&self.shared);
+                runtime.spawn_blocking(move || shared.commits.close()).await.unwrap_or_else(
+                    |join| Err(EngineError::Io(Arc::new(std::io::Error::other(join)))),
+                )
+            }
+            Err(_) => self.shared.commits.close(),
         }
-        done.await.unwrap_or(Ok(()))
+    }
+
+    /// Requests queued up while this committer led a group: a new leader commits them, in a
+    /// task of its own, so that this committer's caller is answered without waiting for them.
+    /// Under sustained load that task keeps leading until the queue runs dry.
+    fn keep_leading(&self) {
+        match Handle::try_current() {
+            // In fsync mode a group blocks on `fdatasync`: the next leaders run in tokio's
+            // blocking pool, where blocking is expected, so that no worker stops serving
+            // connections (nor the tasks just woken to answer the previous group).
+            Ok(runtime) if self.shared.durability == Durability::Fsync => {
+                let shared = Arc::clone(&self.shared);
+                runtime.spawn_blocking(move || while shared.commits.lead() {});
+            }
+            Ok(runtime) => {
+                let shared = Arc::clone(&self.shared);
+                runtime.spawn(async move {
+                    while shared.commits.lead() {
+                        tokio::task::yield_now().await;
+                    }
+                });
+            }
+            Err(_) => while self.shared.commits.lead() {},
+        }
     }
 
     pub fn stats(&self) -> EngineStats {

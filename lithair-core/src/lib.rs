@@ -9,9 +9,9 @@
 //! that readers see through [`StateEngine::with_state`]. Opening an engine replays the log, so
 //! the state after a restart is exactly the state before it.
 //!
-//! One writer thread owns the file and commits *groups*: it takes every request queued while it
-//! was busy, writes them with one `write` and makes them durable with one `fdatasync`. That is
-//! what lets many concurrent committers share the cost of a sync.
+//! Commits are written in *groups* (`group_commit.rs`): the first committer that finds the
+//! writer free commits everything queued, with one `write` and one `fdatasync`. That is what
+//! lets many concurrent committers share the cost of a sync.
 
 mod clock;
 mod data_dir;
@@ -19,6 +19,7 @@ mod durability;
 mod engine;
 mod error;
 mod event;
+mod group_commit;
 mod log;
 mod record;
 mod recovery;

@@ -1,4 +1,4 @@
-//! The append side of `events.raftlog`: one handle, owned by the writer thread.
+//! The append side of `events.raftlog`: one handle, owned by the writer.
 //!
 //! Appends go to the end of the valid prefix found by recovery. If a write fails half-way the
 //! file is cut back to where the batch began, so that a failed batch never leaves bytes behind

@@ -7,7 +7,7 @@
 //! CRC). Anything else — a torn or damaged snapshot, one from another log — is skipped with a
 //! warning in favour of an older one, or of a full replay.
 //!
-//! Writing one never blocks commits for long: the writer thread clones the state (the only
+//! Writing one never blocks commits for long: the writer clones the state (the only
 //! pause), and this module's thread encodes it and writes it atomically — temporary file,
 //! `fsync`, rename, `fsync` of the directory — then removes all but the newest few.
 

@@ -1,14 +1,21 @@
-//! The writer thread: the only code that touches the log file or changes the state.
+//! The writer: the only code that touches the log file or changes the state.
 //!
-//! Commit requests arrive on a channel. The writer takes everything that is queued (a *group*),
-//! and for each request, in order: lets the application decide its event against the *head*
-//! state (the committed state plus the earlier events of this group), gives the event its
-//! sequence number and timestamp, encodes it, and applies it to the head. Then it writes the
-//! whole group with one `write`, syncs once if the mode asks for it, applies the group to the
-//! state readers see, and only then acknowledges. If the write or the sync fails, nothing of the
-//! group is applied or acknowledged as written, the head is reset to the committed state, and the
-//! engine refuses further writes: after a failed `fdatasync` the kernel may have dropped the
-//! dirty pages, so retrying could acknowledge data that is not on disk.
+//! There is no writer thread. Committers queue their requests, and whichever of them finds the
+//! writer free becomes the *leader*: it takes everything queued (a *group*) and commits it on
+//! its own thread, the others wait for their answer. This is the leader-based group commit of
+//! databases such as RocksDB and PostgreSQL; it replaced a dedicated thread because waking that
+//! thread and being woken by it cost two context switches per group, which under HTTP load were
+//! most of the commit's cost (docs/performance.md). The price is that in `fsync` mode the
+//! leader's thread, a tokio worker in the server, is blocked during `fdatasync`.
+//!
+//! A group is committed in order: for each request the application decides its event against
+//! the *head* state (the committed state plus the earlier events of this group), the event gets
+//! its sequence number and timestamp, is encoded and applied to the head. Then the whole group
+//! is written with one `write`, synced once if the mode asks for it, applied to the state
+//! readers see, and only then acknowledged. If the write or the sync fails, nothing of the group
+//! is applied or acknowledged as written, and the engine refuses further writes: after a failed
+//! `fdatasync` the kernel may have dropped the dirty pages, so retrying could acknowledge data
+//! that is not on disk.
 //!
 //! In `async` mode a group is applied and acknowledged as soon as it is encoded, and written
 //! out right after: its clients do not wait for the `write`, and a crash can lose only the
@@ -24,12 +31,9 @@ use std::{
     sync::{
         Arc, OnceLock, RwLock,
         atomic::{AtomicU64, Ordering},
-        mpsc::{Receiver, TryRecvError},
     },
     time::Instant,
 };
-
-use tokio::sync::oneshot;
 
 use crate::{
     Committed, Durability, EngineError, Event,
@@ -39,9 +43,6 @@ use crate::{
     record,
     snapshot::{self, SnapshotWriter},
 };
-
-/// Most requests taken into one group, to bound the latency of the first one.
-const MAX_GROUP: usize = 1024;
 
 /// A commit request as the writer sees it, whatever the caller's rejection type: a decision to
 /// run against the head state, and a way to answer the caller (`engine.rs` implements it).
@@ -65,11 +66,6 @@ pub(crate) enum Decision<E> {
 
 /// Answers one caller once its group is durable, or has failed.
 pub(crate) type Reply<T> = Box<dyn FnOnce(Result<T, EngineError>) + Send>;
-
-pub(crate) enum Request<E: Event> {
-    Commit(Box<dyn Proposal<E>>),
-    Close { reply: oneshot::Sender<Result<(), EngineError>> },
-}
 
 /// Counters shared with the engine handles.
 #[derive(Debug, Default)]
@@ -98,7 +94,6 @@ impl<E> Decided<E> {
 }
 
 pub(crate) struct Writer<E: Event> {
-    requests: Receiver<Request<E>>,
     log: LogFile,
     data_dir: DataDir,
     durability: Durability,
@@ -109,6 +104,8 @@ pub(crate) struct Writer<E: Event> {
     stats: Arc<Stats>,
     /// Records encoded but not yet handed to the OS.
     unwritten: Vec<u8>,
+    /// The group's requests once decided, waiting for it to be durable (kept for its capacity).
+    decided: Vec<Decided<E>>,
     /// Set by the first failed write or sync; every later commit fails with it.
     poisoned: Option<Arc<str>>,
     /// Timestamp and CRC of the last record appended (a snapshot names it).
@@ -125,7 +122,6 @@ pub(crate) struct Snapshots<S> {
 }
 
 pub(crate) struct WriterParts<E: Event> {
-    pub requests: Receiver<Request<E>>,
     pub log: LogFile,
     pub data_dir: DataDir,
     pub durability: Durability,
@@ -143,7 +139,6 @@ impl<E: Event> Writer<E> {
         parts.stats.last_seq.store(parts.last_seq, Ordering::Relaxed);
         parts.stats.log_bytes.store(parts.log.len(), Ordering::Relaxed);
         Writer {
-            requests: parts.requests,
             log: parts.log,
             data_dir: parts.data_dir,
             durability: parts.durability,
@@ -153,48 +148,23 @@ impl<E: Event> Writer<E> {
             clock: Clock::after(parts.last_ts),
             stats: parts.stats,
             unwritten: Vec::with_capacity(1 << 16),
+            decided: Vec::with_capacity(256),
             poisoned: None,
             last_record: (parts.last_ts, parts.last_crc),
             snapshots: parts.snapshots,
         }
     }
 
-    /// Serve requests until the engine is closed or every handle is dropped, then make
-    /// everything durable.
-    pub(crate) fn run(mut self) {
-        let mut group = Vec::with_capacity(MAX_GROUP);
-        let mut decided = Vec::with_capacity(MAX_GROUP);
-        while let Ok(first) = self.requests.recv() {
-            group.push(first);
-            while group.len() < MAX_GROUP {
-                match self.requests.try_recv() {
-                    Ok(request) => group.push(request),
-                    Err(_) => break,
-                }
-            }
-            let mut close = None;
-            for request in group.drain(..) {
-                match request {
-                    Request::Commit(proposal) if close.is_none() => {
-                        decided.extend(self.decide(proposal));
-                    }
-                    Request::Commit(proposal) => proposal.fail(EngineError::Closed),
-                    Request::Close { reply } => close = close.or(Some(reply)),
-                }
-            }
-            self.complete_group(&mut decided);
-            self.snapshot_if_due(false);
-            if let Some(reply) = close {
-                let result = self.shut_down();
-                // Release the log and the data directory's lock before saying so.
-                drop(self);
-                let _ = reply.send(result);
-                return;
-            }
+    /// Decide every request of `group` in order, make the group as durable as the mode
+    /// promises, publish it and answer each request; then take a snapshot if one is due.
+    pub(crate) fn commit_group(&mut self, group: impl Iterator<Item = Box<dyn Proposal<E>>>) {
+        let mut decided = std::mem::take(&mut self.decided);
+        for proposal in group {
+            decided.extend(self.decide(proposal));
         }
-        if let Err(err) = self.shut_down() {
-            tracing::error!(%err, "could not make the event log durable at shutdown");
-        }
+        self.complete_group(&mut decided);
+        self.decided = decided;
+        self.snapshot_if_due(false);
     }
 
     /// Run the application's decision and, if it produced an event, append it to the group.
@@ -350,7 +320,7 @@ impl<E: Event> Writer<E> {
 
     /// Clean shutdown: whatever the mode, everything acknowledged is synced before the lock on
     /// the data directory is released; a snapshot being written is finished.
-    fn shut_down(&mut self) -> Result<(), EngineError> {
+    pub(crate) fn shut_down(&mut self) -> Result<(), EngineError> {
         self.snapshot_if_due(true);
         if let Some(snapshots) = &mut self.snapshots {
             snapshots.writer.finish();
@@ -362,20 +332,5 @@ impl<E: Event> Writer<E> {
         self.sync()?;
         tracing::debug!(path = %self.data_dir.path().display(), events = self.next_seq - 1, "event log closed");
         Ok(())
-    }
-}
-
-impl<E: Event> Drop for Writer<E> {
-    fn drop(&mut self) {
-        // Requests still queued when the writer stops (after Close) learn that it is gone.
-        loop {
-            match self.requests.try_recv() {
-                Ok(Request::Commit(proposal)) => proposal.fail(EngineError::Closed),
-                Ok(Request::Close { reply }) => {
-                    let _ = reply.send(Ok(()));
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
-            }
-        }
     }
 }

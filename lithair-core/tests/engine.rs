@@ -2,7 +2,15 @@
 
 mod common;
 
-use std::{collections::BTreeSet, fs, sync::Arc};
+use std::{
+    collections::BTreeSet,
+    fs,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use common::*;
 use lithair_core::{CommitError, Durability, EngineError};
@@ -169,6 +177,37 @@ async fn group_commit_shares_syncs_between_concurrent_committers() {
         stats.syncs,
         stats.events
     );
+}
+
+/// Leader-based group commit must never strand a request: a commit queued while another
+/// committer leads (here, while the leader's decision takes 200 ms) is committed by that leader
+/// or by the one it hands over to, even if nobody commits after it. A lost hand-over shows
+/// here as a commit that never resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_queued_behind_a_busy_leader_is_not_stranded() {
+    for mode in Durability::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path(), mode);
+        let deciding = Arc::new(AtomicBool::new(false));
+        let slow = {
+            let (engine, deciding) = (engine.clone(), Arc::clone(&deciding));
+            tokio::spawn(async move {
+                let decide = move |_: &Ledger| -> Result<LedgerEvent, ()> {
+                    deciding.store(true, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(200));
+                    Ok(added(1))
+                };
+                engine.commit_with(decide).await.unwrap();
+            })
+        };
+        while !deciding.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let queued = tokio::time::timeout(Duration::from_secs(10), engine.commit(added(2))).await;
+        assert!(queued.is_ok(), "{mode}: the commit queued behind the leader never resolved");
+        slow.await.unwrap();
+        engine.close().await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //!
 //! 1. **input → validate**: `parse` builds the command from the request's parts and checks all
 //!    that needs no state (required fields, lengths). A command that exists is well-formed.
-//! 2. **decide**: [`Command::decide`] runs on the engine's writer thread, against the state
+//! 2. **decide**: [`Command::decide`] runs in the engine's writer (one group at a time), against the state
 //!    including every commit before it, and checks what depends on the state (does the article
 //!    exist? which id comes next?). Two requests can therefore never take the same id or both
 //!    delete the same article. It returns the one event the command writes, or a rejection.
@@ -32,7 +32,7 @@ use crate::{error::ApiError, events::StoreEvent, response::HttpResponse, store::
 /// One kind of write. See the module documentation for the steps.
 pub(crate) trait Command: Send + 'static {
     /// The event this command writes given the current state, or why it cannot be done.
-    /// Runs on the writer thread, where every commit waits for it in turn: keep it quick.
+    /// Runs in the writer, where every commit waits for it in turn: keep it quick.
     fn decide(self, store: &Store) -> Result<StoreEvent, ApiError>;
 
     /// The response for the event [`Command::decide`] made, now committed.

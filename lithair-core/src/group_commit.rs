@@ -1,0 +1,83 @@
+//! Who commits the queued requests, and when: leader-based group commit.
+//!
+//! A committer queues its request, then tries to take the writer. If it is free, the committer
+//! is the *leader*: it commits everything queued, its own request included, as one group. If
+//! the writer is busy, its holder is bound to see the new request: after releasing the writer,
+//! a leader always looks at the queue again ([`GroupCommit::lead`] says whether requests are
+//! left). So a queued request is never stranded, and no thread is ever woken just to commit.
+//!
+//! A leader commits one group and goes back to its own caller; if more requests queued up
+//! meanwhile, the caller hands them to a new leader (`engine.rs` spawns a task for it) instead
+//! of making its own client wait for other people's writes.
+
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use crate::{
+    EngineError, Event,
+    writer::{Proposal, Writer},
+};
+
+pub(crate) struct GroupCommit<E: Event> {
+    queue: Mutex<Vec<Box<dyn Proposal<E>>>>,
+    /// Whoever holds this lock is the leader.
+    leader: Mutex<Leader<E>>,
+}
+
+struct Leader<E: Event> {
+    /// `None` once the engine is closed: requests then fail with [`EngineError::Closed`].
+    writer: Option<Writer<E>>,
+    /// The group being committed, swapped with the queue so that neither allocates.
+    group: Vec<Box<dyn Proposal<E>>>,
+}
+
+impl<E: Event> GroupCommit<E> {
+    pub(crate) fn new(writer: Writer<E>) -> Self {
+        GroupCommit {
+            queue: Mutex::new(Vec::with_capacity(256)),
+            leader: Mutex::new(Leader { writer: Some(writer), group: Vec::with_capacity(256) }),
+        }
+    }
+
+    /// Queue `proposal` and commit the queue if nobody else is. Returns whether requests are
+    /// left that nobody is committing; then call [`GroupCommit::lead`] until it says no.
+    pub(crate) fn submit(&self, proposal: Box<dyn Proposal<E>>) -> bool {
+        lock(&self.queue).push(proposal);
+        self.lead()
+    }
+
+    /// Commit what is queued, as one group, unless another leader is at work (it will see the
+    /// queue when it is done). Returns whether requests are left that nobody is committing.
+    pub(crate) fn lead(&self) -> bool {
+        let mut leader = match self.leader.try_lock() {
+            Ok(leader) => leader,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        let Leader { writer, group } = &mut *leader;
+        std::mem::swap(&mut *lock(&self.queue), group);
+        match writer {
+            Some(writer) => writer.commit_group(group.drain(..)),
+            None => group.drain(..).for_each(|proposal| proposal.fail(EngineError::Closed)),
+        }
+        drop(leader);
+        // Looked at only now that the writer is free again: a request queued while we held
+        // it found the writer busy and counts on us.
+        !lock(&self.queue).is_empty()
+    }
+
+    /// Commit what is queued, sync the log, and close: later requests fail with
+    /// [`EngineError::Closed`]. Blocks until the current leader is done. Idempotent.
+    pub(crate) fn close(&self) -> Result<(), EngineError> {
+        let mut leader = lock(&self.leader);
+        let Leader { writer, group } = &mut *leader;
+        let Some(mut open) = writer.take() else { return Ok(()) };
+        std::mem::swap(&mut *lock(&self.queue), group);
+        open.commit_group(group.drain(..));
+        open.shut_down()
+        // `open` is dropped here, releasing the log and the data directory's lock.
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
