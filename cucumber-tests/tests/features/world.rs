@@ -128,6 +128,13 @@ pub struct Perf {
     pub thresholds: Vec<Threshold>,
 }
 
+impl Perf {
+    /// The report of the scenario's last load, which the Then steps about a load judge.
+    pub fn last_load(&self) -> anyhow::Result<&LoadReport> {
+        self.loads.last().context("no load has run in this scenario")
+    }
+}
+
 /// What well-behaved clients saw, alone and then beside badly-behaved ones.
 #[derive(Debug, Default)]
 pub struct NormalClients {

@@ -12,4 +12,5 @@ mod parameters;
 mod power_steps;
 mod raftlog_steps;
 mod server_steps;
+mod service_level_steps;
 mod snapshot_steps;
