@@ -114,18 +114,20 @@ async fn expect_100_continue_with_an_oversized_length_gets_413_without_the_body(
 #[tokio::test]
 async fn smuggling_shapes_get_400_and_a_closed_connection() {
     let server = TestServer::start().await;
-    let smuggled =
-        post("/api/articles", "content-length: 29\r\n", br#"{"title":"s","content":"mug"}"#);
-    // Both framings: the chunked one wins (RFC 9112 §6.3), so the body is empty, and the
-    // connection is closed after the answer, so the smuggled request is never read.
-    let mut both =
-        post("/api/articles", "content-length: 4\r\ntransfer-encoding: chunked\r\n", b"0\r\n\r\n");
-    both.extend_from_slice(&smuggled);
+    let article = br#"{"title":"s","content":"mug"}"#;
+    let smuggled = post("/api/articles", "content-length: 29\r\n", article);
+    // Both framings, in either order: the chunked body is a valid article, which hyper alone
+    // would apply; the Content-Length would make its tail a second request.
+    let both =
+        |headers: &str| [post("/api/articles", headers, &chunked(article, 8)), smuggled.clone()];
+    let length_first = both("content-length: 4\r\ntransfer-encoding: chunked\r\n").concat();
+    let chunked_first = both("transfer-encoding: chunked\r\ncontent-length: 4\r\n").concat();
     let two_lengths = post("/api/articles", "content-length: 5\r\ncontent-length: 6\r\n", b"{}");
     let bad_chunk =
         post("/api/articles", "transfer-encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n");
     for (what, request, code) in [
-        ("Content-Length and Transfer-Encoding", &both, Some("malformed_json")),
+        ("Content-Length, then Transfer-Encoding", &length_first, Some("ambiguous_framing")),
+        ("Transfer-Encoding, then Content-Length", &chunked_first, Some("ambiguous_framing")),
         ("two different Content-Lengths", &two_lengths, None),
         ("an invalid chunk size", &bad_chunk, Some("unreadable_body")),
     ] {
@@ -136,6 +138,37 @@ async fn smuggling_shapes_get_400_and_a_closed_connection() {
     }
     assert_nothing_written(&server);
     assert_healthy(&server).await;
+}
+
+/// The framing inspector follows pipelined requests of every framing: the ones before the
+/// ambiguous request are served, the ambiguous one is refused, nothing after it is read.
+#[tokio::test]
+async fn pipelined_requests_before_an_ambiguous_one_are_served() {
+    let server = TestServer::start().await;
+    let article = |title: &str| format!(r#"{{"title":"{title}","content":"c"}}"#).into_bytes();
+    let by_length = |title: &str| {
+        let body = article(title);
+        post("/api/articles", &format!("content-length: {}\r\n", body.len()), &body)
+    };
+    let by_chunks = |title: &str, extra: &str| {
+        let headers = format!("transfer-encoding: chunked\r\n{extra}");
+        post("/api/articles", &headers, &chunked(&article(title), 5))
+    };
+    let pipeline = [
+        by_chunks("one", ""),
+        by_length("two"),
+        b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        by_chunks("smuggled", "content-length: 9\r\n"),
+        by_length("never read"),
+    ]
+    .concat();
+    let outcome = send_then_read(server.addr, &pipeline, Duration::from_secs(3)).await;
+    let statuses: Vec<u16> = outcome.responses().iter().map(|response| response.status).collect();
+    assert_eq!(statuses, [201, 201, 200, 400], "{:?}", String::from_utf8_lossy(&outcome.bytes));
+    assert_eq!(outcome.end, End::Closed);
+    let log = server.log();
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(log.contains("\"one\"") && log.contains("\"two\""), "{log}");
 }
 
 // 3. Oversized request heads -------------------------------------------------------------

@@ -122,16 +122,14 @@ async fn raw_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
 fn shape(name: &str) -> anyhow::Result<Vec<u8>> {
     let article = br#"{"title":"smuggled","content":"c"}"#;
     Ok(match name {
-        // Chunked, the body is empty; by the Content-Length, it is the start of a second
-        // request, an article. hyper lets the chunked framing win and hides the
-        // Content-Length from the service, so the server cannot refuse the pair (docs/api.md);
-        // what matters is that the connection is closed after the one answer, so the
-        // smuggled article is never read.
+        // Chunked, the body is a valid article; by the Content-Length, it is four bytes of
+        // one and the rest starts a second request. A proxy and the server could each pick
+        // a different framing, so the server must refuse the pair and apply neither.
         "Content-Length and Transfer-Encoding" => {
             let mut both = rawhttp::post(
                 "/api/articles",
                 "content-length: 4\r\ntransfer-encoding: chunked\r\n",
-                b"0\r\n\r\n",
+                &rawhttp::chunked(article, 16),
             );
             let head = format!("content-length: {}\r\n", article.len());
             both.extend_from_slice(&rawhttp::post("/api/articles", &head, article));
