@@ -14,8 +14,9 @@ use std::{
     time::Duration,
 };
 
-use common::{raw::*, *};
+use common::*;
 use lithair_server::ServerConfig;
+use rawhttp::*;
 use serde_json::Value;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
@@ -84,7 +85,8 @@ async fn an_oversized_body_sent_before_reading_always_gets_its_413() {
         let pause = Duration::from_millis(20);
         let outcome =
             send_pieces_then_read(server.addr, &[start, rest], pause, Duration::from_secs(10))
-                .await;
+                .await
+                .unwrap();
         // http.client and many SDKs give up at a send error, never reading the answer.
         assert_eq!(outcome.send_error, None, "attempt {attempt}: the whole request was sent");
         assert_error(&outcome, 413, Some("payload_too_large"));
@@ -102,7 +104,7 @@ async fn expect_100_continue_with_an_oversized_length_gets_413_without_the_body(
         &format!("content-length: {TWO_MIB}\r\nexpect: 100-continue\r\n"),
         b"",
     );
-    let outcome = send_then_read(server.addr, &head, Duration::from_secs(5)).await;
+    let outcome = send_then_read(server.addr, &head, Duration::from_secs(5)).await.unwrap();
     assert_error(&outcome, 413, Some("payload_too_large"));
     assert_eq!(outcome.responses().len(), 1, "no 100 Continue before the 413");
     assert_eq!(outcome.end, End::Closed);
@@ -131,7 +133,7 @@ async fn smuggling_shapes_get_400_and_a_closed_connection() {
         ("two different Content-Lengths", &two_lengths, None),
         ("an invalid chunk size", &bad_chunk, Some("unreadable_body")),
     ] {
-        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
         assert_error(&outcome, 400, code);
         assert_eq!(outcome.responses().len(), 1, "{what}: one answer only");
         assert_eq!(outcome.end, End::Closed, "{what}: the connection is closed");
@@ -162,7 +164,7 @@ async fn pipelined_requests_before_an_ambiguous_one_are_served() {
         by_length("never read"),
     ]
     .concat();
-    let outcome = send_then_read(server.addr, &pipeline, Duration::from_secs(3)).await;
+    let outcome = send_then_read(server.addr, &pipeline, Duration::from_secs(3)).await.unwrap();
     let statuses: Vec<u16> = outcome.responses().iter().map(|response| response.status).collect();
     assert_eq!(statuses, [201, 201, 200, 400], "{:?}", String::from_utf8_lossy(&outcome.bytes));
     assert_eq!(outcome.end, End::Closed);
@@ -183,17 +185,20 @@ async fn an_oversized_head_gets_431_and_others_are_unaffected() {
         post("/api/articles", &header, body)
     };
     for size in [70_000, 20_000] {
-        let outcome = send_then_read(server.addr, &with_header(size), Duration::from_secs(3)).await;
+        let outcome =
+            send_then_read(server.addr, &with_header(size), Duration::from_secs(3)).await.unwrap();
         assert_error(&outcome, 431, None);
         assert_eq!(outcome.end, End::Closed, "{size}-byte header");
         assert_healthy(&server).await;
     }
     let long_uri = format!("GET /health?{} HTTP/1.1\r\nhost: x\r\n\r\n", "q".repeat(20_000));
-    let outcome = send_then_read(server.addr, long_uri.as_bytes(), Duration::from_secs(3)).await;
+    let outcome =
+        send_then_read(server.addr, long_uri.as_bytes(), Duration::from_secs(3)).await.unwrap();
     assert!(matches!(outcome.response().map(|r| r.status), Some(414 | 431)), "{outcome:?}");
     assert_nothing_written(&server);
 
-    let outcome = send_then_read(server.addr, &with_header(10_000), Duration::from_secs(3)).await;
+    let outcome =
+        send_then_read(server.addr, &with_header(10_000), Duration::from_secs(3)).await.unwrap();
     assert_eq!(outcome.response().map(|r| r.status), Some(201), "within the limit");
 }
 
@@ -205,7 +210,9 @@ async fn a_client_sending_its_headers_slowly_is_cut_off() {
     let request =
         b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let outcome =
-        trickle(server.addr, request, 1, Duration::from_millis(100), Duration::from_secs(5)).await;
+        trickle(server.addr, request, 1, Duration::from_millis(100), Duration::from_secs(5))
+            .await
+            .unwrap();
     assert_ne!(outcome.end, End::StillOpen, "the slow client must be cut off");
     assert!(outcome.response().is_none(), "{outcome:?}");
     assert!(outcome.elapsed < Duration::from_secs(3), "cut off after {:?}", outcome.elapsed);
@@ -287,7 +294,9 @@ async fn slow_clients_do_not_disturb_normal_ones() {
             } else {
                 post("/api/articles", &format!("content-length: {}\r\n", body.len() + 10), body)
             };
-            trickle(addr, &request, 1, Duration::from_millis(50), Duration::from_secs(5)).await
+            trickle(addr, &request, 1, Duration::from_millis(50), Duration::from_secs(5))
+                .await
+                .unwrap()
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -335,14 +344,14 @@ async fn beyond_max_connections_a_client_gets_503_and_a_close() {
         held.push(stream);
     }
     let request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n";
-    let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+    let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
     assert_error(&outcome, 503, Some("too_many_connections"));
     assert_eq!(outcome.end, End::Closed);
 
     drop(held);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     loop {
-        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
         if outcome.response().is_some_and(|r| r.status == 200) {
             break;
         }
@@ -483,7 +492,7 @@ async fn garbage_gets_400_or_a_close_within_a_second() {
         ("the HTTP/2 preface", h2_preface),
         ("GET with a body", get_with_body),
     ] {
-        let outcome = send_then_read(server.addr, &bytes, Duration::from_secs(1)).await;
+        let outcome = send_then_read(server.addr, &bytes, Duration::from_secs(1)).await.unwrap();
         let answered_400 = outcome.response().is_some_and(|r| r.status == 400);
         assert!(
             answered_400 || outcome.end != End::StillOpen,

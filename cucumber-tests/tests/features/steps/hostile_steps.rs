@@ -2,7 +2,7 @@
 //! a clean close, nothing they send is half-applied, and the well-behaved clients beside them
 //! do not notice.
 //!
-//! Every hostile client is a raw socket (`cucumber_tests::rawhttp`): the When steps keep what
+//! Every hostile client is a raw socket (the `rawhttp` crate): the When steps keep what
 //! each one saw in `world.answers.hostile`, and the Then steps judge all of them. Normal
 //! clients are raw keep-alive connections too, so their latencies are the server's, not a
 //! client pool's.
@@ -11,10 +11,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
-use cucumber_tests::{
-    model::ArticleInput,
-    rawhttp::{self, End, Outcome, RawResponse},
-};
+use cucumber_tests::model::ArticleInput;
+use rawhttp::{End, Outcome, RawResponse};
 use tokio::{io::AsyncWriteExt, net::TcpStream, time::Instant};
 
 use crate::{

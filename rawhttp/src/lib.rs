@@ -1,9 +1,11 @@
 //! A raw-socket HTTP client that can misbehave: send whatever bytes, as slowly as it likes,
 //! without reading, and then say exactly what came back — a response, a clean close, a reset,
-//! or nothing in time. The hostile-HTTP steps (features/hostile_http.feature) use it, so that
-//! "sends its whole body before reading" or "one byte per second" is a fact of the scenario,
-//! not of a client library. (lithair-server's own tests keep a copy: the harness must not
-//! depend on the server crate, nor the server on the harness.)
+//! or nothing in time. With it, "sends its whole body before reading" or "one byte per
+//! second" is a fact of the test, not of a client library.
+//!
+//! Its own crate, with nothing of Lithair in it, because two users that must not depend on
+//! each other need it: the harness's hostile-HTTP steps (features/hostile_http.feature) and
+//! lithair-server's own tests of badly-behaved clients.
 
 use std::{net::SocketAddr, time::Duration};
 
