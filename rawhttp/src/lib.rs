@@ -68,13 +68,19 @@ impl Outcome {
 
     /// Every complete response read, in order.
     pub fn responses(&self) -> Vec<RawResponse> {
+        self.responses_and_rest().0
+    }
+
+    /// Every complete response read, in order, and the bytes after the last one: a response
+    /// cut short, or bytes that are no response at all (a stray byte after an answer).
+    pub fn responses_and_rest(&self) -> (Vec<RawResponse>, &[u8]) {
         let mut rest = &self.bytes[..];
         let mut responses = Vec::new();
         while let Some((response, used)) = parse_response(rest) {
             responses.push(response);
             rest = &rest[used..];
         }
-        responses
+        (responses, rest)
     }
 }
 

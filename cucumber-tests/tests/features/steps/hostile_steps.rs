@@ -506,11 +506,19 @@ fn answered_with(world: &LithairWorld, status: u16, code: Option<&str>) -> anyho
     Ok(())
 }
 
+/// Exactly one response, and not a byte after it: no `100 Continue` before it, no answer to
+/// a smuggled request, nothing stray behind it.
 #[then("every client got one answer only")]
 async fn one_answer(world: &mut LithairWorld) -> anyhow::Result<()> {
     for (what, outcome) in clients(world)? {
-        let count = outcome.responses().len();
-        ensure!(count == 1, "{what}: {count} answers: {}", describe(outcome));
+        let (responses, rest) = outcome.responses_and_rest();
+        ensure!(
+            responses.len() == 1 && rest.is_empty(),
+            "{what}: {} answers, then {} more bytes: {}",
+            responses.len(),
+            rest.len(),
+            describe(outcome)
+        );
     }
     Ok(())
 }
@@ -564,13 +572,15 @@ async fn normal_no_error(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 /// Twice a p99 of a few milliseconds is within the scheduling noise of a shared 2-core
-/// machine: a fixed 50 ms is allowed on top of the factor (the runs take 1–30 ms).
+/// machine: a fixed 10 ms is allowed on top of the factor. No more: the p99s measured here
+/// are 2–10 ms, and a server whose idle connections each wake up every millisecond has a
+/// p99 beside 5,000 of them of ~55 ms, which a 50 ms allowance let through.
 #[then(expr = "the p99 latency of the normal clients stayed within {int} times the one alone")]
 async fn p99_within(world: &mut LithairWorld, factor: u32) -> anyhow::Result<()> {
     let normal = world.perf.beside_hostile.as_ref().context("no normal clients were run")?;
     let (alone, beside) = (p99(&normal.alone)?, p99(&normal.beside)?);
     println!("    p99 of the normal clients: {alone:?} alone, {beside:?} beside the others");
-    let limit = alone * factor + Duration::from_millis(50);
+    let limit = alone * factor + Duration::from_millis(10);
     ensure!(beside <= limit, "p99 {beside:?} beside the others, {alone:?} alone (limit {limit:?})");
     Ok(())
 }
