@@ -249,3 +249,32 @@ pub fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
     encoded.extend_from_slice(b"0\r\n\r\n");
     encoded
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(bytes: &[u8]) -> Outcome {
+        let (end, elapsed) = (End::Closed, Duration::ZERO);
+        Outcome { bytes: bytes.to_vec(), end, send_error: None, elapsed, answered_after: None }
+    }
+
+    #[test]
+    fn responses_are_split_and_what_follows_them_is_kept() {
+        let wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Payload Too Large\r\n\
+                     content-length: 2\r\n\r\n{}\nHTTP/1.1 200";
+        let seen = outcome(wire);
+        let (responses, rest) = seen.responses_and_rest();
+        let statuses: Vec<u16> = responses.iter().map(|response| response.status).collect();
+        assert_eq!(statuses, [100, 413]);
+        assert_eq!(responses[1].body, b"{}");
+        assert_eq!(rest, b"\nHTTP/1.1 200");
+        assert_eq!(seen.response().map(|response| response.status), Some(100));
+    }
+
+    #[test]
+    fn a_chunked_body_ends_with_the_empty_chunk() {
+        assert_eq!(chunked(b"hello", 2), b"2\r\nhe\r\n2\r\nll\r\n1\r\no\r\n0\r\n\r\n");
+        assert_eq!(chunked(b"", 2), b"0\r\n\r\n");
+    }
+}
