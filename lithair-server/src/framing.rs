@@ -13,16 +13,18 @@
 //! with hyper's chunk grammar — to find where the next head starts, so pipelined and
 //! kept-alive requests are followed exactly as hyper follows them. It never changes a byte.
 //! The service counts the requests hyper hands it and answers the noted one with a JSON 400
-//! `ambiguous_framing` and `Connection: close`, without reading its body; the lingering
-//! close then discards whatever follows, so nothing after it is ever parsed.
+//! `ambiguous_framing` without reading its body; hyper, which marked the connection to
+//! close, says `Connection: close` and closes, and the lingering close discards whatever
+//! follows, so nothing after that request is ever parsed.
 //!
-//! Why not the alternatives: a request *counter* alone cannot find heads without following
-//! bodies; parsing headers ourselves instead of hyper would duplicate all of HTTP/1.1; and
-//! turning the refusal into a read error would make hyper drop the connection without an
-//! answer. Where the inspector cannot follow (a head hyper refuses as too large or
-//! malformed, a broken chunk, a `Transfer-Encoding` hyper rejects), it stops looking: hyper
-//! answers that request 400/431 itself and closes the connection, so there is no later
-//! request to judge.
+//! Why this and not something else: hyper has no hook between its parser and the service;
+//! counting heads without following bodies would miscount as soon as a body contains a
+//! blank line; parsing requests ourselves instead of hyper would duplicate HTTP/1.1; and
+//! failing the read would make hyper drop the connection without any answer. Where the
+//! inspector cannot follow (a head hyper refuses as too large or malformed, a broken chunk,
+//! a `Transfer-Encoding` hyper rejects), it stops looking: hyper answers that request
+//! 400/431 itself and closes the connection, so there is no later request to judge. The
+//! cost is one extra `httparse` pass over each head (bodies are skipped by length).
 
 use std::{
     io,

@@ -124,9 +124,9 @@ async fn raw_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
 fn shape(name: &str) -> anyhow::Result<Vec<u8>> {
     let article = br#"{"title":"smuggled","content":"c"}"#;
     Ok(match name {
-        // Chunked, the body is a valid article; by the Content-Length, it is four bytes of
-        // one and the rest starts a second request. A proxy and the server could each pick
-        // a different framing, so the server must refuse the pair and apply neither.
+        // Chunked, the body is a valid article; by the Content-Length, the body is its first
+        // four bytes and the rest reads as a second request. A proxy and the server could
+        // each pick a different framing, so the server must refuse the pair, apply nothing.
         "Content-Length and Transfer-Encoding" => {
             let mut both = rawhttp::post(
                 "/api/articles",
