@@ -1,8 +1,8 @@
 //! Badly-behaved clients (issue 12): each gets a clear answer or a clean close, nothing they
 //! send is half-applied, and the well-behaved clients beside them do not notice.
 //!
-//! Every client here is a raw socket (`common::raw`), so that "sends its whole body before
-//! reading" or "one byte per second" is a fact of the test, not of a client library.
+//! Every client here is a raw socket (the `rawhttp` crate), so that "sends its whole body
+//! before reading" or "one byte per second" is a fact of the test, not of a client library.
 
 mod common;
 
