@@ -8,15 +8,12 @@
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
 //! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
 //!   matches none;
-//! - [`rawhttp`]: a raw-socket client that can misbehave, and says exactly how the server
-//!   answered (a response, a clean close, a reset, or nothing in time);
 //! - [`workloads`]: what the [`loadgen`] crate sends to Lithair, and how answers are judged.
 
 pub mod binary;
 pub mod model;
 pub mod process;
 pub mod raftlog;
-pub mod rawhttp;
 pub mod snapfile;
 pub mod suggest;
 pub mod workloads;

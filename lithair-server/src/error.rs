@@ -56,6 +56,14 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "unexpected_body", message)
     }
 
+    /// Both `Content-Length` and `Transfer-Encoding`: a proxy may have framed the body one
+    /// way and we the other, so whatever we did with it could be a smuggled request
+    /// (RFC 9112 §6.1). The connection is closed after this answer.
+    pub fn ambiguous_framing() -> Self {
+        let message = "the request has both Content-Length and Transfer-Encoding; send one";
+        Self::new(StatusCode::BAD_REQUEST, "ambiguous_framing", message)
+    }
+
     pub fn body_timeout(timeout: std::time::Duration) -> Self {
         let message = format!("the request body was not received within {timeout:?}");
         Self::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", message)

@@ -9,6 +9,7 @@ mod cmd;
 mod config;
 mod error;
 pub mod events;
+mod framing;
 mod lookup;
 pub mod model;
 mod request;

@@ -11,6 +11,9 @@
 //!   (`header_read_timeout`), both hyper's own; the body's deadline is attached to each request
 //!   for the body reader ([`BodyTimeout`]);
 //! - at most `max_connections` at once; the next ones get a 503 and are closed;
+//! - requests framed both by `Content-Length` and `Transfer-Encoding` refused with 400: hyper
+//!   hides the pair from the service, so the connection's bytes are read through the
+//!   [`framing`](crate::framing) inspector, which tells the service which request it was;
 //! - a *lingering close* ([`linger`]): a connection is never closed while the client may
 //!   still be sending, because closing a socket with unread data makes the kernel send a
 //!   reset, which destroys the response the client has not read yet (a 413 to a client that
@@ -41,7 +44,13 @@ use tokio::{
     sync::watch,
 };
 
-use crate::{api::App, config::ServerConfig, error::ApiError, request};
+use crate::{
+    api::App,
+    config::ServerConfig,
+    error::ApiError,
+    framing::{Framing, Inspected},
+    request,
+};
 
 /// How long a closing connection keeps reading (and discarding) what the client still sends,
 /// in all and without a pause. nginx's `lingering_time` and `lingering_timeout` are 30 s and
@@ -81,6 +90,9 @@ pub async fn run(
 type BoxedResponse =
     Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
 
+/// A served connection's socket: its bytes go through the framing inspector.
+type Io = TokioIo<Inspected<TcpStream>>;
+
 impl Server {
     /// Open the data directory and replay the log.
     pub async fn open(config: ServerConfig) -> Result<Server, ServerError> {
@@ -110,7 +122,7 @@ impl Server {
                     Ok((stream, _)) => {
                         let limit = self.config.max_connections;
                         if limit > 0 && closing.receiver_count() >= limit {
-                            refuse(&http, stream, limit);
+                            refuse(&http, self.inspected(stream, Framing::new()), limit);
                         } else {
                             self.serve_connection(&http, closing.subscribe(), stream);
                         }
@@ -147,18 +159,30 @@ impl Server {
         }
         let app = Arc::clone(&self.app);
         let body_timeout = request::BodyTimeout(self.config.body_timeout);
+        let framing = Framing::new();
+        let io = self.inspected(stream, Arc::clone(&framing));
         let service = service_fn(move |mut request: Request<Incoming>| -> BoxedResponse {
             let app = Arc::clone(&app);
+            let ambiguous = framing.next_is_ambiguous();
             request.extensions_mut().insert(body_timeout);
             Box::pin(async move {
-                Ok(match request::check_no_body(&request) {
+                let checked = if ambiguous {
+                    Err(ApiError::ambiguous_framing())
+                } else {
+                    request::check_no_body(&request)
+                };
+                Ok(match checked {
                     Ok(()) => app.handle(request).await,
                     Err(error) => error.into_response(),
                 })
             })
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = http.serve_connection(io, service);
         tokio::spawn(run_connection(connection, Some(closing)));
+    }
+
+    fn inspected(&self, stream: TcpStream, framing: Arc<Framing>) -> Io {
+        TokioIo::new(Inspected::new(stream, framing, self.config.max_header_bytes))
     }
 
     /// Let in-flight requests finish; idle keep-alive connections close at once.
@@ -178,7 +202,7 @@ impl Server {
 /// Answer every request on `stream` with 503 `too_many_connections`, then close it. The
 /// refusal goes through hyper, like any answer, so that the client reads a well-formed
 /// response whenever it sends its request; it is bounded by the header timeout.
-fn refuse(http: &http1::Builder, stream: TcpStream, limit: usize) {
+fn refuse(http: &http1::Builder, io: Io, limit: usize) {
     tracing::debug!(limit, "connection limit reached; refusing a connection");
     let service = service_fn(move |_request: Request<Incoming>| {
         std::future::ready(Ok::<_, Infallible>(
@@ -186,7 +210,7 @@ fn refuse(http: &http1::Builder, stream: TcpStream, limit: usize) {
         ))
     });
     let mut http = http.clone();
-    let connection = http.keep_alive(false).serve_connection(TokioIo::new(stream), service);
+    let connection = http.keep_alive(false).serve_connection(io, service);
     tokio::spawn(run_connection(connection, None));
 }
 
@@ -196,7 +220,7 @@ fn refuse(http: &http1::Builder, stream: TcpStream, limit: usize) {
 /// `poll_without_shutdown` rather than awaiting the connection: hyper would otherwise close
 /// the socket itself, at once, and a client still sending would get a reset.
 async fn run_connection<S>(
-    mut connection: http1::Connection<TokioIo<TcpStream>, S>,
+    mut connection: http1::Connection<Io, S>,
     mut closing: Option<watch::Receiver<bool>>,
 ) where
     S: HttpService<Incoming, ResBody = Full<Bytes>> + Unpin,
@@ -225,7 +249,7 @@ async fn run_connection<S>(
     }
     // No longer counted as open: shutdown need not wait for the lingering below.
     drop(closing);
-    linger(connection.into_parts().io.into_inner()).await;
+    linger(connection.into_parts().io.into_inner().into_inner()).await;
 }
 
 /// Close `stream` the way nginx's lingering close does: send our FIN first (the client reads

@@ -1,8 +1,8 @@
 //! Badly-behaved clients (issue 12): each gets a clear answer or a clean close, nothing they
 //! send is half-applied, and the well-behaved clients beside them do not notice.
 //!
-//! Every client here is a raw socket (`common::raw`), so that "sends its whole body before
-//! reading" or "one byte per second" is a fact of the test, not of a client library.
+//! Every client here is a raw socket (the `rawhttp` crate), so that "sends its whole body
+//! before reading" or "one byte per second" is a fact of the test, not of a client library.
 
 mod common;
 
@@ -14,8 +14,9 @@ use std::{
     time::Duration,
 };
 
-use common::{raw::*, *};
+use common::*;
 use lithair_server::ServerConfig;
+use rawhttp::*;
 use serde_json::Value;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 
@@ -84,7 +85,8 @@ async fn an_oversized_body_sent_before_reading_always_gets_its_413() {
         let pause = Duration::from_millis(20);
         let outcome =
             send_pieces_then_read(server.addr, &[start, rest], pause, Duration::from_secs(10))
-                .await;
+                .await
+                .unwrap();
         // http.client and many SDKs give up at a send error, never reading the answer.
         assert_eq!(outcome.send_error, None, "attempt {attempt}: the whole request was sent");
         assert_error(&outcome, 413, Some("payload_too_large"));
@@ -102,7 +104,7 @@ async fn expect_100_continue_with_an_oversized_length_gets_413_without_the_body(
         &format!("content-length: {TWO_MIB}\r\nexpect: 100-continue\r\n"),
         b"",
     );
-    let outcome = send_then_read(server.addr, &head, Duration::from_secs(5)).await;
+    let outcome = send_then_read(server.addr, &head, Duration::from_secs(5)).await.unwrap();
     assert_error(&outcome, 413, Some("payload_too_large"));
     assert_eq!(outcome.responses().len(), 1, "no 100 Continue before the 413");
     assert_eq!(outcome.end, End::Closed);
@@ -114,28 +116,61 @@ async fn expect_100_continue_with_an_oversized_length_gets_413_without_the_body(
 #[tokio::test]
 async fn smuggling_shapes_get_400_and_a_closed_connection() {
     let server = TestServer::start().await;
-    let smuggled =
-        post("/api/articles", "content-length: 29\r\n", br#"{"title":"s","content":"mug"}"#);
-    // Both framings: the chunked one wins (RFC 9112 §6.3), so the body is empty, and the
-    // connection is closed after the answer, so the smuggled request is never read.
-    let mut both =
-        post("/api/articles", "content-length: 4\r\ntransfer-encoding: chunked\r\n", b"0\r\n\r\n");
-    both.extend_from_slice(&smuggled);
+    let article = br#"{"title":"s","content":"mug"}"#;
+    let smuggled = post("/api/articles", "content-length: 29\r\n", article);
+    // Both framings, in either order: the chunked body is a valid article, which hyper alone
+    // would apply; the Content-Length would make its tail a second request.
+    let both =
+        |headers: &str| [post("/api/articles", headers, &chunked(article, 8)), smuggled.clone()];
+    let length_first = both("content-length: 4\r\ntransfer-encoding: chunked\r\n").concat();
+    let chunked_first = both("transfer-encoding: chunked\r\ncontent-length: 4\r\n").concat();
     let two_lengths = post("/api/articles", "content-length: 5\r\ncontent-length: 6\r\n", b"{}");
     let bad_chunk =
         post("/api/articles", "transfer-encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n");
     for (what, request, code) in [
-        ("Content-Length and Transfer-Encoding", &both, Some("malformed_json")),
+        ("Content-Length, then Transfer-Encoding", &length_first, Some("ambiguous_framing")),
+        ("Transfer-Encoding, then Content-Length", &chunked_first, Some("ambiguous_framing")),
         ("two different Content-Lengths", &two_lengths, None),
         ("an invalid chunk size", &bad_chunk, Some("unreadable_body")),
     ] {
-        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
         assert_error(&outcome, 400, code);
         assert_eq!(outcome.responses().len(), 1, "{what}: one answer only");
         assert_eq!(outcome.end, End::Closed, "{what}: the connection is closed");
     }
     assert_nothing_written(&server);
     assert_healthy(&server).await;
+}
+
+/// The framing inspector follows pipelined requests of every framing: the ones before the
+/// ambiguous request are served, the ambiguous one is refused, nothing after it is read.
+#[tokio::test]
+async fn pipelined_requests_before_an_ambiguous_one_are_served() {
+    let server = TestServer::start().await;
+    let article = |title: &str| format!(r#"{{"title":"{title}","content":"c"}}"#).into_bytes();
+    let by_length = |title: &str| {
+        let body = article(title);
+        post("/api/articles", &format!("content-length: {}\r\n", body.len()), &body)
+    };
+    let by_chunks = |title: &str, extra: &str| {
+        let headers = format!("transfer-encoding: chunked\r\n{extra}");
+        post("/api/articles", &headers, &chunked(&article(title), 5))
+    };
+    let pipeline = [
+        by_chunks("one", ""),
+        by_length("two"),
+        b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        by_chunks("smuggled", "content-length: 9\r\n"),
+        by_length("never read"),
+    ]
+    .concat();
+    let outcome = send_then_read(server.addr, &pipeline, Duration::from_secs(3)).await.unwrap();
+    let statuses: Vec<u16> = outcome.responses().iter().map(|response| response.status).collect();
+    assert_eq!(statuses, [201, 201, 200, 400], "{:?}", String::from_utf8_lossy(&outcome.bytes));
+    assert_eq!(outcome.end, End::Closed);
+    let log = server.log();
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(log.contains("\"one\"") && log.contains("\"two\""), "{log}");
 }
 
 // 3. Oversized request heads -------------------------------------------------------------
@@ -150,17 +185,20 @@ async fn an_oversized_head_gets_431_and_others_are_unaffected() {
         post("/api/articles", &header, body)
     };
     for size in [70_000, 20_000] {
-        let outcome = send_then_read(server.addr, &with_header(size), Duration::from_secs(3)).await;
+        let outcome =
+            send_then_read(server.addr, &with_header(size), Duration::from_secs(3)).await.unwrap();
         assert_error(&outcome, 431, None);
         assert_eq!(outcome.end, End::Closed, "{size}-byte header");
         assert_healthy(&server).await;
     }
     let long_uri = format!("GET /health?{} HTTP/1.1\r\nhost: x\r\n\r\n", "q".repeat(20_000));
-    let outcome = send_then_read(server.addr, long_uri.as_bytes(), Duration::from_secs(3)).await;
+    let outcome =
+        send_then_read(server.addr, long_uri.as_bytes(), Duration::from_secs(3)).await.unwrap();
     assert!(matches!(outcome.response().map(|r| r.status), Some(414 | 431)), "{outcome:?}");
     assert_nothing_written(&server);
 
-    let outcome = send_then_read(server.addr, &with_header(10_000), Duration::from_secs(3)).await;
+    let outcome =
+        send_then_read(server.addr, &with_header(10_000), Duration::from_secs(3)).await.unwrap();
     assert_eq!(outcome.response().map(|r| r.status), Some(201), "within the limit");
 }
 
@@ -172,7 +210,9 @@ async fn a_client_sending_its_headers_slowly_is_cut_off() {
     let request =
         b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let outcome =
-        trickle(server.addr, request, 1, Duration::from_millis(100), Duration::from_secs(5)).await;
+        trickle(server.addr, request, 1, Duration::from_millis(100), Duration::from_secs(5))
+            .await
+            .unwrap();
     assert_ne!(outcome.end, End::StillOpen, "the slow client must be cut off");
     assert!(outcome.response().is_none(), "{outcome:?}");
     assert!(outcome.elapsed < Duration::from_secs(3), "cut off after {:?}", outcome.elapsed);
@@ -254,7 +294,9 @@ async fn slow_clients_do_not_disturb_normal_ones() {
             } else {
                 post("/api/articles", &format!("content-length: {}\r\n", body.len() + 10), body)
             };
-            trickle(addr, &request, 1, Duration::from_millis(50), Duration::from_secs(5)).await
+            trickle(addr, &request, 1, Duration::from_millis(50), Duration::from_secs(5))
+                .await
+                .unwrap()
         }));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -302,14 +344,14 @@ async fn beyond_max_connections_a_client_gets_503_and_a_close() {
         held.push(stream);
     }
     let request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n";
-    let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+    let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
     assert_error(&outcome, 503, Some("too_many_connections"));
     assert_eq!(outcome.end, End::Closed);
 
     drop(held);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
     loop {
-        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
         if outcome.response().is_some_and(|r| r.status == 200) {
             break;
         }
@@ -450,7 +492,7 @@ async fn garbage_gets_400_or_a_close_within_a_second() {
         ("the HTTP/2 preface", h2_preface),
         ("GET with a body", get_with_body),
     ] {
-        let outcome = send_then_read(server.addr, &bytes, Duration::from_secs(1)).await;
+        let outcome = send_then_read(server.addr, &bytes, Duration::from_secs(1)).await.unwrap();
         let answered_400 = outcome.response().is_some_and(|r| r.status == 400);
         assert!(
             answered_400 || outcome.end != End::StillOpen,

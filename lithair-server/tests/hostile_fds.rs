@@ -6,7 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{raw::*, *};
+use common::*;
+use rawhttp::*;
 use tokio::net::TcpStream;
 
 fn set_open_files_limit(limit: u64) {
@@ -30,6 +31,7 @@ async fn running_out_of_file_descriptors_does_not_crash_the_server() {
     assert_eq!(
         send_then_read(server.addr, request, Duration::from_secs(3))
             .await
+            .unwrap()
             .response()
             .unwrap()
             .status,
@@ -52,7 +54,7 @@ async fn running_out_of_file_descriptors_does_not_crash_the_server() {
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await;
+        let outcome = send_then_read(server.addr, request, Duration::from_secs(3)).await.unwrap();
         if outcome.response().is_some_and(|r| r.status == 200) {
             break;
         }

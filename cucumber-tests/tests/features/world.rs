@@ -31,11 +31,11 @@ use cucumber_tests::{
     model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
     raftlog::RaftLog,
-    rawhttp::Outcome,
     workloads::CreateArticles,
 };
 use lithair_report::{Cycle, LoadInfo, Metric, ScenarioInfo, Threshold};
 use loadgen::{LoadConfig, LoadReport};
+use rawhttp::Outcome;
 use serde_json::{Value, json};
 
 use crate::{explain::Explain, http::Reply};

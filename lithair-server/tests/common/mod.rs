@@ -2,8 +2,6 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-pub mod raw;
-
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use lithair_core::Durability;

@@ -2,7 +2,7 @@
 //! a clean close, nothing they send is half-applied, and the well-behaved clients beside them
 //! do not notice.
 //!
-//! Every hostile client is a raw socket (`cucumber_tests::rawhttp`): the When steps keep what
+//! Every hostile client is a raw socket (the `rawhttp` crate): the When steps keep what
 //! each one saw in `world.answers.hostile`, and the Then steps judge all of them. Normal
 //! clients are raw keep-alive connections too, so their latencies are the server's, not a
 //! client pool's.
@@ -11,10 +11,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
-use cucumber_tests::{
-    model::ArticleInput,
-    rawhttp::{self, End, Outcome, RawResponse},
-};
+use cucumber_tests::model::ArticleInput;
+use rawhttp::{End, Outcome, RawResponse};
 use tokio::{io::AsyncWriteExt, net::TcpStream, time::Instant};
 
 use crate::{
@@ -24,6 +22,11 @@ use crate::{
 
 /// How long a hostile client waits for the server to answer or close.
 const WAIT: Duration = Duration::from_secs(10);
+
+/// The wait of a client whose connection may rightly stay open after its answer (a request
+/// within the limits, a 400 the server may keep the connection after): long enough for the
+/// close the scenarios require (within 3 s), without holding every such client for [`WAIT`].
+const SHORT_WAIT: Duration = Duration::from_secs(3);
 
 #[given(expr = "a running Lithair server started with {string}")]
 async fn a_server_started_with(world: &mut LithairWorld, args: String) -> anyhow::Result<()> {
@@ -82,7 +85,8 @@ async fn big_header(world: &mut LithairWorld, bytes: usize) -> anyhow::Result<()
     let body = serde_json::to_vec(&sent)?;
     let head = format!("x-padding: {}\r\ncontent-length: {}\r\n", "a".repeat(bytes), body.len());
     let outcome =
-        rawhttp::send_then_read(addr, &rawhttp::post("/api/articles", &head, &body), WAIT).await?;
+        rawhttp::send_then_read(addr, &rawhttp::post("/api/articles", &head, &body), SHORT_WAIT)
+            .await?;
     if let Some(id) = outcome.response().filter(|r| r.status == 201).and_then(|r| created_id(&r)) {
         world.expected.remember_created(sent.with_id(id));
     }
@@ -94,7 +98,7 @@ async fn big_header(world: &mut LithairWorld, bytes: usize) -> anyhow::Result<()
 async fn long_uri(world: &mut LithairWorld, bytes: usize) -> anyhow::Result<()> {
     let addr = begin(world)?;
     let request = format!("GET /health?{} HTTP/1.1\r\nhost: x\r\n\r\n", "q".repeat(bytes));
-    let outcome = rawhttp::send_then_read(addr, request.as_bytes(), WAIT).await?;
+    let outcome = rawhttp::send_then_read(addr, request.as_bytes(), SHORT_WAIT).await?;
     world.answers.hostile.push((format!("a {bytes}-byte URI"), outcome));
     Ok(())
 }
@@ -110,9 +114,7 @@ async fn raw_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
         "the table's column is `request`"
     );
     for row in &table.rows[1..] {
-        // A kept-alive connection after a 400 is fine: no need to wait for a close long.
-        let wait = Duration::from_secs(3);
-        let outcome = rawhttp::send_then_read(addr, &shape(&row[0])?, wait).await?;
+        let outcome = rawhttp::send_then_read(addr, &shape(&row[0])?, SHORT_WAIT).await?;
         world.answers.hostile.push((row[0].clone(), outcome));
     }
     Ok(())
@@ -122,16 +124,14 @@ async fn raw_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
 fn shape(name: &str) -> anyhow::Result<Vec<u8>> {
     let article = br#"{"title":"smuggled","content":"c"}"#;
     Ok(match name {
-        // Chunked, the body is empty; by the Content-Length, it is the start of a second
-        // request, an article. hyper lets the chunked framing win and hides the
-        // Content-Length from the service, so the server cannot refuse the pair (docs/api.md);
-        // what matters is that the connection is closed after the one answer, so the
-        // smuggled article is never read.
+        // Chunked, the body is a valid article; by the Content-Length, the body is its first
+        // four bytes and the rest reads as a second request. A proxy and the server could
+        // each pick a different framing, so the server must refuse the pair, apply nothing.
         "Content-Length and Transfer-Encoding" => {
             let mut both = rawhttp::post(
                 "/api/articles",
                 "content-length: 4\r\ntransfer-encoding: chunked\r\n",
-                b"0\r\n\r\n",
+                &rawhttp::chunked(article, 16),
             );
             let head = format!("content-length: {}\r\n", article.len());
             both.extend_from_slice(&rawhttp::post("/api/articles", &head, article));
@@ -510,11 +510,19 @@ fn answered_with(world: &LithairWorld, status: u16, code: Option<&str>) -> anyho
     Ok(())
 }
 
+/// Exactly one response, and not a byte after it: no `100 Continue` before it, no answer to
+/// a smuggled request, nothing stray behind it.
 #[then("every client got one answer only")]
 async fn one_answer(world: &mut LithairWorld) -> anyhow::Result<()> {
     for (what, outcome) in clients(world)? {
-        let count = outcome.responses().len();
-        ensure!(count == 1, "{what}: {count} answers: {}", describe(outcome));
+        let (responses, rest) = outcome.responses_and_rest();
+        ensure!(
+            responses.len() == 1 && rest.is_empty(),
+            "{what}: {} answers, then {} more bytes: {}",
+            responses.len(),
+            rest.len(),
+            describe(outcome)
+        );
     }
     Ok(())
 }
@@ -568,13 +576,15 @@ async fn normal_no_error(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 /// Twice a p99 of a few milliseconds is within the scheduling noise of a shared 2-core
-/// machine: a fixed 50 ms is allowed on top of the factor (the runs take 1–30 ms).
+/// machine: a fixed 10 ms is allowed on top of the factor. No more: the p99s measured here
+/// are 2–10 ms, and a server whose idle connections each wake up every millisecond has a
+/// p99 beside 5,000 of them of ~55 ms, which a 50 ms allowance let through.
 #[then(expr = "the p99 latency of the normal clients stayed within {int} times the one alone")]
 async fn p99_within(world: &mut LithairWorld, factor: u32) -> anyhow::Result<()> {
     let normal = world.perf.beside_hostile.as_ref().context("no normal clients were run")?;
     let (alone, beside) = (p99(&normal.alone)?, p99(&normal.beside)?);
     println!("    p99 of the normal clients: {alone:?} alone, {beside:?} beside the others");
-    let limit = alone * factor + Duration::from_millis(50);
+    let limit = alone * factor + Duration::from_millis(10);
     ensure!(beside <= limit, "p99 {beside:?} beside the others, {alone:?} alone (limit {limit:?})");
     Ok(())
 }

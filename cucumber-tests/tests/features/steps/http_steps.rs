@@ -11,6 +11,7 @@ use bytes::Bytes;
 use cucumber::{gherkin::Step, then, when};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use rawhttp::RawResponse;
 use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -177,7 +178,7 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
             status: answer.status,
             content_type: answer.header("content-type").map(str::to_owned),
             allow: answer.header("allow").map(str::to_owned),
-            body: answer.body,
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
             next_good: next.status,
         });
     }
@@ -302,7 +303,7 @@ async fn send_raw(
     path: &str,
     media: Option<&str>,
     body: &Body,
-) -> anyhow::Result<RawAnswer> {
+) -> anyhow::Result<RawResponse> {
     let stream = TcpStream::connect(world.server.running()?.addr()).await?;
     let (mut reader, mut writer) = stream.into_split();
     let wire = match body {
@@ -317,8 +318,8 @@ async fn send_raw(
     let mut buffer = Vec::new();
     let deadline = tokio::time::Instant::now() + ANSWER_DEADLINE;
     let answer = loop {
-        if let Some(mut answers) = parse_answers(&buffer, 1) {
-            break answers.remove(0);
+        if let Some((answer, _)) = rawhttp::parse_response(&buffer) {
+            break answer;
         }
         let mut chunk = [0u8; 16 * 1024];
         let read = tokio::time::timeout_at(deadline, reader.read(&mut chunk))
@@ -413,47 +414,12 @@ async fn read_responses(
 }
 
 /// `count` complete responses from the start of `buffer`, or `None` if more bytes are needed.
-fn parse_responses(buffer: &[u8], count: usize) -> Option<Vec<(u16, String)>> {
-    Some(parse_answers(buffer, count)?.into_iter().map(|a| (a.status, a.body)).collect())
-}
-
-/// One answer read off the wire, headers included.
-struct RawAnswer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl RawAnswer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-fn parse_answers(mut buffer: &[u8], count: usize) -> Option<Vec<RawAnswer>> {
+fn parse_responses(mut buffer: &[u8], count: usize) -> Option<Vec<(u16, String)>> {
     let mut responses = Vec::new();
     while responses.len() < count {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut response = httparse::Response::new(&mut headers);
-        let httparse::Status::Complete(head) = response.parse(buffer).ok()? else { return None };
-        let length = response
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
-            .unwrap_or(0);
-        let body = buffer.get(head..head + length)?;
-        let headers = response
-            .headers
-            .iter()
-            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
-            .collect();
-        responses.push(RawAnswer {
-            status: response.code?,
-            headers,
-            body: String::from_utf8_lossy(body).into_owned(),
-        });
-        buffer = &buffer[head + length..];
+        let (response, used) = rawhttp::parse_response(buffer)?;
+        responses.push((response.status, String::from_utf8_lossy(&response.body).into_owned()));
+        buffer = &buffer[used..];
     }
     Some(responses)
 }

@@ -1,9 +1,11 @@
 //! A raw-socket HTTP client that can misbehave: send whatever bytes, as slowly as it likes,
 //! without reading, and then say exactly what came back — a response, a clean close, a reset,
-//! or nothing in time. The hostile-HTTP steps (features/hostile_http.feature) use it, so that
-//! "sends its whole body before reading" or "one byte per second" is a fact of the scenario,
-//! not of a client library. (lithair-server's own tests keep a copy: the harness must not
-//! depend on the server crate, nor the server on the harness.)
+//! or nothing in time. With it, "sends its whole body before reading" or "one byte per
+//! second" is a fact of the test, not of a client library.
+//!
+//! Its own crate, with nothing of Lithair in it, because two users that must not depend on
+//! each other need it: the harness's hostile-HTTP steps (features/hostile_http.feature) and
+//! lithair-server's own tests of badly-behaved clients.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -66,13 +68,19 @@ impl Outcome {
 
     /// Every complete response read, in order.
     pub fn responses(&self) -> Vec<RawResponse> {
+        self.responses_and_rest().0
+    }
+
+    /// Every complete response read, in order, and the bytes after the last one: a response
+    /// cut short, or bytes that are no response at all (a stray byte after an answer).
+    pub fn responses_and_rest(&self) -> (Vec<RawResponse>, &[u8]) {
         let mut rest = &self.bytes[..];
         let mut responses = Vec::new();
         while let Some((response, used)) = parse_response(rest) {
             responses.push(response);
             rest = &rest[used..];
         }
-        responses
+        (responses, rest)
     }
 }
 
@@ -240,4 +248,33 @@ pub fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
     }
     encoded.extend_from_slice(b"0\r\n\r\n");
     encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(bytes: &[u8]) -> Outcome {
+        let (end, elapsed) = (End::Closed, Duration::ZERO);
+        Outcome { bytes: bytes.to_vec(), end, send_error: None, elapsed, answered_after: None }
+    }
+
+    #[test]
+    fn responses_are_split_and_what_follows_them_is_kept() {
+        let wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 Payload Too Large\r\n\
+                     content-length: 2\r\n\r\n{}\nHTTP/1.1 200";
+        let seen = outcome(wire);
+        let (responses, rest) = seen.responses_and_rest();
+        let statuses: Vec<u16> = responses.iter().map(|response| response.status).collect();
+        assert_eq!(statuses, [100, 413]);
+        assert_eq!(responses[1].body, b"{}");
+        assert_eq!(rest, b"\nHTTP/1.1 200");
+        assert_eq!(seen.response().map(|response| response.status), Some(100));
+    }
+
+    #[test]
+    fn a_chunked_body_ends_with_the_empty_chunk() {
+        assert_eq!(chunked(b"hello", 2), b"2\r\nhe\r\n2\r\nll\r\n1\r\no\r\n0\r\n\r\n");
+        assert_eq!(chunked(b"", 2), b"0\r\n\r\n");
+    }
 }
