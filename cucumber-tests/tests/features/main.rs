@@ -16,6 +16,7 @@
 //! once; so does any failed step.
 
 mod explain;
+mod hostile;
 mod http;
 mod preflight;
 mod run_report;

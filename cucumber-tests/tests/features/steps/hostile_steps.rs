@@ -7,7 +7,7 @@
 //! clients are raw keep-alive connections too, so their latencies are the server's, not a
 //! client pool's.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
@@ -16,17 +16,10 @@ use rawhttp::{End, Outcome, RawResponse};
 use tokio::{io::AsyncWriteExt, net::TcpStream, time::Instant};
 
 use crate::{
+    hostile::{SHORT_WAIT, WAIT, begin, slow_body_client},
     http,
-    world::{LithairWorld, NormalClients},
+    world::LithairWorld,
 };
-
-/// How long a hostile client waits for the server to answer or close.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The wait of a client whose connection may rightly stay open after its answer (a request
-/// within the limits, a 400 the server may keep the connection after): long enough for the
-/// close the scenarios require (within 3 s), without holding every such client for [`WAIT`].
-const SHORT_WAIT: Duration = Duration::from_secs(3);
 
 #[given(expr = "a running Lithair server started with {string}")]
 async fn a_server_started_with(world: &mut LithairWorld, args: String) -> anyhow::Result<()> {
@@ -194,135 +187,6 @@ async fn slow_body(world: &mut LithairWorld, ms: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A whole head at once, then an article's body a byte at a time.
-async fn slow_body_client(addr: SocketAddr, pause: Duration) -> anyhow::Result<Outcome> {
-    let body = serde_json::to_vec(&ArticleInput::new("slow body", "c".repeat(60)))?;
-    let head = rawhttp::post("/api/articles", &format!("content-length: {}\r\n", body.len()), b"");
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.write_all(&head).await?;
-    Ok(rawhttp::trickle_on(stream, &body, 1, pause, WAIT).await)
-}
-
-#[when(
-    expr = "{int} normal clients make {int} requests each, alone and then beside {int} slow clients"
-)]
-async fn normal_beside_slow(
-    world: &mut LithairWorld,
-    clients: usize,
-    requests: usize,
-    slow: usize,
-) -> anyhow::Result<()> {
-    let addr = begin(world)?;
-    let mut normal = NormalClients::default();
-    normal.alone = normal_load(addr, clients, requests, &mut normal.errors).await;
-    let slow_clients: Vec<_> = (0..slow)
-        .map(|i| {
-            tokio::spawn(async move {
-                let pause = Duration::from_millis(50);
-                if i % 2 == 0 {
-                    let head =
-                        b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: 1234567890abcdef\r\n\r\n";
-                    Ok(rawhttp::trickle(addr, head, 1, pause, WAIT).await?)
-                } else {
-                    slow_body_client(addr, pause).await
-                }
-            })
-        })
-        .collect();
-    // Let the slow clients get their connections in first.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    normal.beside = normal_load(addr, clients, requests, &mut normal.errors).await;
-    for (i, client) in slow_clients.into_iter().enumerate() {
-        world.answers.hostile.push((format!("slow client {i}"), client.await??));
-    }
-    world.perf.beside_hostile = Some(normal);
-    Ok(())
-}
-
-#[when(
-    expr = "{int} idle connections are open while {int} normal clients make {int} requests each"
-)]
-async fn normal_beside_idle(
-    world: &mut LithairWorld,
-    idle: usize,
-    clients: usize,
-    requests: usize,
-) -> anyhow::Result<()> {
-    let addr = begin(world)?;
-    let mut normal = NormalClients::default();
-    normal.alone = normal_load(addr, clients, requests, &mut normal.errors).await;
-    let mut flood = Vec::with_capacity(idle);
-    for i in 0..idle {
-        flood.push(TcpStream::connect(addr).await.with_context(|| format!("idle connection {i}"))?);
-    }
-    // The kernel completes a connection before the server accepts it; once one opened after
-    // the flood is answered, the server has taken in every connection before it.
-    let mut last = TcpStream::connect(addr).await?;
-    rawhttp::exchange(&mut last, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n", WAIT).await?;
-    normal.beside = normal_load(addr, clients, requests, &mut normal.errors).await;
-    world.perf.beside_hostile = Some(normal);
-    Ok(())
-}
-
-/// `clients` keep-alive connections, each alternating GET /health and a new article,
-/// `requests` times; the latency of every answer, and what went wrong instead.
-async fn normal_load(
-    addr: SocketAddr,
-    clients: usize,
-    requests: usize,
-    errors: &mut Vec<String>,
-) -> Vec<Duration> {
-    let tasks: Vec<_> =
-        (0..clients).map(|client| tokio::spawn(normal_client(addr, client, requests))).collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        match task.await {
-            Ok((times, error)) => {
-                latencies.extend(times);
-                errors.extend(error);
-            }
-            Err(err) => errors.push(format!("a normal client failed: {err}")),
-        }
-    }
-    latencies
-}
-
-async fn normal_client(
-    addr: SocketAddr,
-    client: usize,
-    requests: usize,
-) -> (Vec<Duration>, Option<String>) {
-    let mut latencies = Vec::new();
-    let mut stream = match TcpStream::connect(addr).await {
-        Ok(stream) => stream,
-        Err(err) => return (latencies, Some(format!("normal client {client} connects: {err}"))),
-    };
-    for i in 0..requests {
-        let (request, ok) = if i % 2 == 0 {
-            (b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(), 200)
-        } else {
-            let body = format!(r#"{{"title":"normal {client} {i}","content":"c"}}"#);
-            let head = format!("content-length: {}\r\n", body.len());
-            (rawhttp::post("/api/articles", &head, body.as_bytes()), 201)
-        };
-        let started = Instant::now();
-        match rawhttp::exchange(&mut stream, &request, WAIT).await {
-            Ok(response) if response.status == ok => latencies.push(started.elapsed()),
-            Ok(response) => {
-                let body = String::from_utf8_lossy(&response.body).into_owned();
-                return (
-                    latencies,
-                    Some(format!("normal client {client}: {} {body}", response.status)),
-                );
-            }
-            Err(err) => {
-                return (latencies, Some(format!("normal client {client}, request {i}: {err}")));
-            }
-        }
-    }
-    (latencies, None)
-}
-
 #[when(expr = "{int} clients hold a connection open")]
 async fn hold_connections(world: &mut LithairWorld, clients: usize) -> anyhow::Result<()> {
     let addr = begin(world)?;
@@ -433,16 +297,6 @@ async fn abrupt_disconnects(
 /// article shows.
 fn whole_article(title: &str) -> ArticleInput {
     ArticleInput::new(title, format!("content of {title} ").repeat(20))
-}
-
-/// The server's address, after saving the log (the first time) for `no event was written`
-/// and forgetting the previous step's clients.
-fn begin(world: &mut LithairWorld) -> anyhow::Result<SocketAddr> {
-    if world.crashes.saved_log.is_none() {
-        world.crashes.saved_log = Some(std::fs::read(world.server.log_path()).unwrap_or_default());
-    }
-    world.answers.hostile.clear();
-    Ok(world.server.running()?.addr())
 }
 
 fn created_id(response: &RawResponse) -> Option<u64> {
@@ -562,38 +416,6 @@ async fn bad_request_or_close(world: &mut LithairWorld, seconds: u64) -> anyhow:
         );
     }
     Ok(())
-}
-
-#[then("the normal clients saw no error")]
-async fn normal_no_error(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let normal = world.perf.beside_hostile.as_ref().context("no normal clients were run")?;
-    ensure!(
-        normal.errors.is_empty(),
-        "the normal clients saw errors:\n{}",
-        normal.errors.join("\n")
-    );
-    Ok(())
-}
-
-/// Twice a p99 of a few milliseconds is within the scheduling noise of a shared 2-core
-/// machine: a fixed 10 ms is allowed on top of the factor. No more: the p99s measured here
-/// are 2–10 ms, and a server whose idle connections each wake up every millisecond has a
-/// p99 beside 5,000 of them of ~55 ms, which a 50 ms allowance let through.
-#[then(expr = "the p99 latency of the normal clients stayed within {int} times the one alone")]
-async fn p99_within(world: &mut LithairWorld, factor: u32) -> anyhow::Result<()> {
-    let normal = world.perf.beside_hostile.as_ref().context("no normal clients were run")?;
-    let (alone, beside) = (p99(&normal.alone)?, p99(&normal.beside)?);
-    println!("    p99 of the normal clients: {alone:?} alone, {beside:?} beside the others");
-    let limit = alone * factor + Duration::from_millis(10);
-    ensure!(beside <= limit, "p99 {beside:?} beside the others, {alone:?} alone (limit {limit:?})");
-    Ok(())
-}
-
-fn p99(latencies: &[Duration]) -> anyhow::Result<Duration> {
-    ensure!(!latencies.is_empty(), "no normal request was answered");
-    let mut sorted = latencies.to_vec();
-    sorted.sort();
-    Ok(sorted[(sorted.len() * 99).div_ceil(100) - 1])
 }
 
 #[then(expr = "a new client is served again within {int} seconds")]

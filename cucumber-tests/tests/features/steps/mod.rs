@@ -1,6 +1,7 @@
 //! The step library, one file per domain. docs/steps.md lists every step with an example, and
 //! `tests/steps_documented.rs` fails when one is missing there.
 
+mod bystander_steps;
 mod community_steps;
 mod corruption_steps;
 mod crud_steps;
