@@ -14,9 +14,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! command -v wrk >/dev/null; then
-    echo "wrk is not installed: measuring with the harness's load generator only" >&2
-    echo "(on Debian: apt-get install wrk)" >&2
-fi
 cargo build --release -p lithair-server --bin lithair-server -p lithair-bench --bin lithair-bench
 LITHAIR_SERVER_BIN="$PWD/target/release/lithair-server" exec target/release/lithair-bench "$@"

@@ -171,7 +171,15 @@ pub fn groups(options: &Options) -> Vec<Group> {
                 loadgen_over_wrk("POST flush", "flush.post"),
                 loadgen_over_wrk("POST async", "async.post"),
                 loadgen_over_wrk("GET by id", "fsync.get"),
-                ms("loadgen POST fsync p99", "fsync.post.loadgen.p99_ms"),
+                rate("loadgen GET /health", "fsync.health.loadgen.rps"),
+                rate("loadgen POST fsync", "fsync.post.loadgen.rps"),
+                ratio(
+                    "loadgen POST fsync ÷ loadgen /health",
+                    "fsync.post.loadgen.rps",
+                    &["fsync.health.loadgen.rps"],
+                    None,
+                ),
+                ms("loadgen POST fsync p99 (closed loop)", "fsync.post.loadgen.p99_ms"),
             ],
         },
         Group {
@@ -217,7 +225,7 @@ pub fn groups(options: &Options) -> Vec<Group> {
                 rate("Redis SET appendfsync always", "redis.set_always.rps"),
                 rate("Redis SET appendfsync everysec", "redis.set_everysec.rps"),
                 rate("Redis GET", "redis.get.rps"),
-                rate("etcd 3 PUT (JSON gateway)", "etcd.put.rps"),
+                rate("etcd PUT (JSON gateway)", "etcd.put.rps"),
                 ratio(
                     "POST fsync ÷ Redis SET always",
                     "fsync.post.rps",

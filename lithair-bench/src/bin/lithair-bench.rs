@@ -16,7 +16,9 @@ async fn main() -> anyhow::Result<()> {
     let options = Options::parse(std::env::args().skip(1))?;
     let use_wrk = options.wrk && peer::installed("wrk");
     if options.wrk && !use_wrk {
-        println!("wrk is not installed (apt-get install wrk): the issue's figures need it");
+        println!(
+            "wrk is not installed (apt-get install wrk): the issue's figures need it; measuring with the harness's load generator only"
+        );
     }
     println!(
         "lithair-bench: {} run(s), {} s per measurement ({} s for the tail), {} connections",
