@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Lithair's benchmark: builds the release server and the benchmark, then measures /health,
-# POST per durability mode, GET by id (and the same with wrk, if installed), and a restart on a
-# 1,000,000-event log. Prints a table; writes target/bench/results.json.
+# Lithair's benchmark (issue 14): builds the release server and the benchmark, then measures in
+# one run, on loopback: GET /health and POST per durability mode with wrk at 50 connections
+# (and with the harness's load generator), GET by id, latency at 1 and 100 connections, this
+# machine's fdatasync, Redis (appendfsync always/everysec) and etcd if installed, and a restart
+# on a 1,000,000-event log. Prints the issue's table with its goals; writes
+# target/bench/results.json.
 #
-#   scripts/bench.sh [--seconds 5] [--connections 100] [--restart-events 1000000] [--no-wrk]
+#   scripts/bench.sh [--seconds 5] [--tail-seconds 10] [--connections 50] [--runs 1]
+#                    [--restart-events 1000000] [--no-wrk] [--no-peers]
 #
 # Client and server share this machine's cores: ratios measured in the same run are what count.
+# The peers and wrk, on Debian: apt-get install wrk redis-server redis-tools etcd-server
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! command -v wrk >/dev/null; then
-    echo "wrk is not installed: measuring with the harness's load generator only" >&2
-    echo "(on Debian: apt-get install wrk)" >&2
-fi
 cargo build --release -p lithair-server --bin lithair-server -p lithair-bench --bin lithair-bench
 LITHAIR_SERVER_BIN="$PWD/target/release/lithair-server" exec target/release/lithair-bench "$@"
