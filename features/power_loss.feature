@@ -61,6 +61,16 @@ Feature: Power loss never takes an acknowledged write in fsync mode
     Then every acknowledged write is present
     And only writes in flight at a crash can be unaccounted for
 
+  Scenario: A write refused after a failed fdatasync does not come back when the server restarts
+    Given a running Lithair server with fsync durability on a disk whose fdatasync number 5 of the log fails
+    When I try to create 10 articles one after another
+    Then the writes from the failing disk on were refused with 503
+    When the server crashes
+    And I start the server again
+    Then none of the refused writes is present
+    And every acknowledged write is present
+    And the health counters match what was written
+
   Scenario: A full disk refuses writes with 503, keeps serving reads, and replays no partial record
     Given a running Lithair server with fsync durability on a disk that fills up after 1000 bytes of log
     When I try to create 10 articles one after another

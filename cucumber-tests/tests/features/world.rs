@@ -99,8 +99,8 @@ pub struct Expected {
     /// One entry per acknowledged write, in the order the answers came: the event type and the
     /// `data` its record must carry. Its length is the client's own tally of events.
     pub events: Vec<(&'static str, Value)>,
-    /// Titles of articles whose request was cut off before its body was complete: the server
-    /// must never hold them.
+    /// Titles of articles the server must never hold: their request was cut off before its
+    /// body was complete, or the server refused it.
     pub never_applied: Vec<String>,
     /// Symbolic ids a scenario names (`art1`, `usr1`), mapped to the ids the server assigned.
     pub symbols: BTreeMap<String, u64>,

@@ -258,6 +258,8 @@ async fn try_to_create(world: &mut LithairWorld, count: usize) -> anyhow::Result
             let id =
                 reply.body["id"].as_u64().with_context(|| format!("no id in {}", reply.body))?;
             world.expected.remember_created(sent.with_id(id));
+        } else {
+            world.expected.never_applied.push(sent.title);
         }
         world.crashes.attempts.push(reply.status);
     }
@@ -292,6 +294,28 @@ async fn refused_from_failure_on(world: &mut LithairWorld) -> anyhow::Result<()>
         "    {first_refusal} acknowledged, then {} refused with 503 ({faults:?})",
         after.len()
     );
+    Ok(())
+}
+
+/// A refused write must stay refused: neither served nor in the log, also after a restart that
+/// kept the page cache (a crash, not a power cut), where a refused group's bytes would still be
+/// in the file unless the server cut them off.
+#[then("none of the refused writes is present")]
+async fn refused_absent(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let refused = &world.expected.never_applied;
+    ensure!(!refused.is_empty(), "no write was refused");
+    let served = http::all_articles(world).await?;
+    let logged = world.server.raftlog().await?.replay().articles;
+    for (source, articles) in [("served", &served), ("in the log", &logged)] {
+        if let Some(article) = articles.values().find(|a| refused.contains(&a.title)) {
+            bail!(
+                "article {} ({:?}) is {source}, but its creation was refused",
+                article.id,
+                article.title
+            );
+        }
+    }
+    println!("    {} refused writes, none present", refused.len());
     Ok(())
 }
 
