@@ -178,9 +178,16 @@ pub struct PowerCutOutcome {
     pub kept_max: Option<u64>,
     /// What the harness's reader said about the log after the restart, if it was not valid.
     pub log_error: Option<String>,
-    /// The snapshots the disk durably held after the cut, and the one the restart loaded.
+    /// The snapshots the disk durably held after the cut and that agree with the log it
+    /// held, oldest first; and the one the restart loaded.
     pub durable_snapshots: Vec<u64>,
     pub loaded_snapshot: Option<u64>,
+    /// What was wrong with the snapshots the disk held after the cut (not synced, not agreeing
+    /// with the log, or missing though the server had said it was written).
+    pub snapshot_problems: Vec<String>,
+    /// How the state served after a restart from a snapshot differs from a full replay of the
+    /// log, if it does.
+    pub state_error: Option<String>,
 }
 
 /// Answers kept for the Then steps.

@@ -14,8 +14,8 @@ use std::{
 
 use anyhow::{Context, anyhow, bail, ensure};
 use cucumber::{given, then, when};
-use cucumber_tests::{model::Article, snapfile};
-use powercut::{CutOptions, Fault, PowerCut};
+use cucumber_tests::{model::Article, process, raftlog::Replay, snapfile};
+use powercut::{CutOptions, CutReport, Fault, PowerCut};
 use reqwest::Method;
 use serde_json::json;
 
@@ -119,8 +119,7 @@ async fn cut_power(world: &mut LithairWorld, torn: Option<u64>) -> anyhow::Resul
     })
     .await?
     .context("cannot cut the power")?;
-    let durable_snapshots =
-        snapfile::list(&world.server.data_dir)?.into_iter().map(|(seq, _)| seq).collect();
+    let snapshots = judge_snapshots(world, &report).await?;
     let total = CUTS_IN_RUN.fetch_add(1, Ordering::Relaxed) + 1;
     println!(
         "    power cut {} (run total {total}): {} unsynced bytes lost{}{}",
@@ -135,11 +134,52 @@ async fn cut_power(world: &mut LithairWorld, torn: Option<u64>) -> anyhow::Resul
     );
     let outcome = PowerCutOutcome {
         acknowledged: world.expected.articles.len(),
-        durable_snapshots,
+        durable_snapshots: snapshots.sound,
+        snapshot_problems: snapshots.problems,
         ..PowerCutOutcome::default()
     };
     world.crashes.power_cuts.push(outcome.clone());
     Ok(outcome)
+}
+
+/// The snapshots the disk holds after the cut, judged before any restart can touch them:
+/// each must have been synced whole and agree with the log the disk held, and the newest one
+/// the server said it had written must be there (or a newer one).
+async fn judge_snapshots(
+    world: &LithairWorld,
+    report: &CutReport,
+) -> anyhow::Result<snapfile::AfterPowerCut> {
+    let reported = newest_snapshot_written(&world.server.log());
+    let dir = world.server.data_dir.clone();
+    if reported.is_none() && snapfile::list(&dir)?.is_empty() {
+        return Ok(snapfile::AfterPowerCut::default());
+    }
+    let log = world.server.raftlog().await?;
+    let unsynced = |name: &str| {
+        let file = report.files.iter().find(|file| file.path == name)?;
+        Some(file.unsynced + file.garbage)
+    };
+    let mut judged = snapfile::after_power_cut(&dir, &log, unsynced)?;
+    if let Some(reported) = reported
+        && judged.sound.last().is_none_or(|&newest| newest < reported)
+    {
+        judged.problems.push(format!(
+            "the server had said snapshot {reported} was written, but the disk holds no sound \
+             snapshot from {reported} on (sound: {:?})",
+            judged.sound
+        ));
+    }
+    Ok(judged)
+}
+
+/// The newest snapshot the server's log says was written (`snapshot written seq=N`, logged once
+/// the file and its directory entry are synced): from then on the disk must hold it.
+fn newest_snapshot_written(server_log: &str) -> Option<u64> {
+    server_log
+        .lines()
+        .filter(|line| line.contains("snapshot written"))
+        .filter_map(|line| line.split("seq=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .max()
 }
 
 #[when("the power fails")]
@@ -157,7 +197,16 @@ async fn power_fails_mid_write(world: &mut LithairWorld) -> anyhow::Result<()> {
 /// are gone, whether the log is valid, which snapshot was loaded. Lost articles leave the
 /// expected state (they are in the cut's outcome), so each cut is judged on its own.
 async fn restart_and_check(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.server.start().await.context("the server did not come back after the power cut")?;
+    if let Err(err) = world.server.start().await {
+        let problems = world.crashes.power_cuts.last().map(|cut| cut.snapshot_problems.clone());
+        let problems = problems.unwrap_or_default();
+        let note = if problems.is_empty() {
+            String::new()
+        } else {
+            format!(" (the snapshots the disk held: {})", problems.join("; "))
+        };
+        return Err(err.context(format!("the server did not come back after the power cut{note}")));
+    }
     let health = http::expect(world, Method::GET, "/health", None, 200).await?;
     let served = http::all_articles(world).await?;
     let lost: Vec<u64> =
@@ -166,8 +215,15 @@ async fn restart_and_check(world: &mut LithairWorld) -> anyhow::Result<()> {
         world.expected.articles.remove(id);
     }
     let log_error = world.server.raftlog().await?.verify().err();
+    let loaded_snapshot = health["startup"]["snapshot"].as_u64();
+    // A restart from a snapshot must give the very state a full replay of the log gives.
+    let state_error = match loaded_snapshot {
+        Some(_) => differs_from_replay(&world.server.raftlog().await?.replay(), &served),
+        None => None,
+    };
     let outcome = world.crashes.power_cuts.last_mut().context("no power cut happened")?;
-    outcome.loaded_snapshot = health["startup"]["snapshot"].as_u64();
+    outcome.loaded_snapshot = loaded_snapshot;
+    outcome.state_error = state_error;
     outcome.kept_max = served.keys().next_back().copied();
     outcome.log_error = log_error;
     if !lost.is_empty() {
@@ -175,6 +231,26 @@ async fn restart_and_check(world: &mut LithairWorld) -> anyhow::Result<()> {
     }
     outcome.lost = lost;
     Ok(())
+}
+
+/// How the articles served differ from a replay of the log, if they do.
+fn differs_from_replay(
+    replay: &Replay,
+    served: &std::collections::BTreeMap<u64, Article>,
+) -> Option<String> {
+    if !replay.problems.is_empty() {
+        return Some(format!("the log's events do not add up: {:?}", replay.problems));
+    }
+    if let Some((id, article)) = replay.articles.iter().find(|(id, a)| served.get(id) != Some(a)) {
+        return Some(match served.get(id) {
+            None => format!("article {id} is in the log but not served"),
+            Some(live) => {
+                format!("article {id} differs:\n  served   {live:?}\n  from log {article:?}")
+            }
+        });
+    }
+    let extra = served.keys().find(|id| !replay.articles.contains_key(id))?;
+    Some(format!("the server serves article {extra}, which a replay of the log does not give"))
 }
 
 /// Writers at full speed; `until` decides when the power fails (given the data directory).
@@ -224,6 +300,9 @@ async fn power_fails_under_load(world: &mut LithairWorld, times: usize) -> anyho
     Ok(())
 }
 
+/// Odd cuts come as soon as a new snapshot file appears, maybe before the server synced its
+/// directory; even cuts as soon as the server says the snapshot is written, when the disk
+/// must hold it.
 #[when(expr = "the power fails right after a snapshot is taken, {int} times over")]
 async fn power_fails_after_snapshot(world: &mut LithairWorld, times: usize) -> anyhow::Result<()> {
     for round in 1..=times {
@@ -231,13 +310,21 @@ async fn power_fails_after_snapshot(world: &mut LithairWorld, times: usize) -> a
             snapfile::list(dir).map(|found| found.last().map(|(seq, _)| *seq))
         };
         let before = newest(&world.server.data_dir)?;
+        let server_log = world.server.log_file.clone();
+        let until_written = round % 2 == 0;
         let wait_for_snapshot = async |dir: &std::path::Path| {
             let deadline = Instant::now() + Duration::from_secs(30);
-            while newest(dir)? == before {
-                ensure!(Instant::now() < deadline, "no new snapshot within 30 s of writing");
+            loop {
+                let taken = newest(dir)?.filter(|&seq| Some(seq) != before);
+                let written = || newest_snapshot_written(&process::read_log(&server_log));
+                match taken {
+                    Some(seq) if !until_written || written().is_some_and(|w| w >= seq) => {
+                        return Ok(());
+                    }
+                    _ => ensure!(Instant::now() < deadline, "no new snapshot within 30 s"),
+                }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            Ok(())
         };
         cut_under_load(world, wait_for_snapshot, None)
             .await
@@ -380,18 +467,31 @@ async fn snapshots_durable(world: &mut LithairWorld) -> anyhow::Result<()> {
     let cuts = &world.crashes.power_cuts;
     ensure!(!cuts.is_empty(), "the power never failed");
     let mut used = 0;
-    for (n, cut) in cuts.iter().enumerate() {
-        if let Some(seq) = cut.loaded_snapshot {
-            ensure!(
-                cut.durable_snapshots.contains(&seq),
-                "after power cut {} the server started from snapshot {seq}, but the disk held only {:?}",
-                n + 1,
-                cut.durable_snapshots
-            );
-            used += 1;
+    for (n, cut) in cuts.iter().enumerate().map(|(n, cut)| (n + 1, cut)) {
+        ensure!(
+            cut.snapshot_problems.is_empty(),
+            "after power cut {n}: {}",
+            cut.snapshot_problems.join("; ")
+        );
+        // Restart = the newest sound snapshot + the log after it: no older one, none unsound.
+        let newest = cut.durable_snapshots.last().copied();
+        ensure!(
+            cut.loaded_snapshot == newest,
+            "after power cut {n} the server started from snapshot {:?}, but the newest the disk \
+             held whole and in agreement with its log is {newest:?} (of {:?})",
+            cut.loaded_snapshot,
+            cut.durable_snapshots
+        );
+        if let (Some(seq), Some(error)) = (cut.loaded_snapshot, &cut.state_error) {
+            bail!("after power cut {n} the server started from snapshot {seq}, but {error}");
         }
+        used += usize::from(cut.loaded_snapshot.is_some());
     }
-    println!("    {used} of {} restarts started from a durable snapshot", cuts.len());
+    ensure!(used > 0, "no restart started from a snapshot: the cuts proved nothing about them");
+    println!(
+        "    {used} of {} restarts started from the newest durable snapshot, each giving the state a full replay gives",
+        cuts.len()
+    );
     Ok(())
 }
 
