@@ -30,7 +30,7 @@ use cucumber::gherkin::Step;
 use cucumber_tests::{
     model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
-    raftlog::RaftLog,
+    raftlog::{GrowingLog, RaftLog},
     rawhttp::Outcome,
     workloads::CreateArticles,
 };
@@ -153,6 +153,8 @@ pub struct Crashes {
     pub power_cuts: Vec<PowerCutOutcome>,
     /// Status of each attempted write, in order, when refusals are expected (a failing disk).
     pub attempts: Vec<u16>,
+    /// The log as checked after the last power cut: the next check parses only what follows.
+    pub checked_log: GrowingLog,
 }
 
 /// One crash and the writes acknowledged since the previous one.
