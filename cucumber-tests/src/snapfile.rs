@@ -48,6 +48,16 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
+/// The newest snapshot the server's log says was written (`snapshot written seq=N`, logged
+/// once the file and its directory entry are synced): from then on the disk must hold it.
+pub fn newest_written(server_log: &str) -> Option<u64> {
+    server_log
+        .lines()
+        .filter(|line| line.contains("snapshot written"))
+        .filter_map(|line| line.split("seq=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .max()
+}
+
 /// Check one snapshot file against the document and against `log`.
 pub fn verify(path: &Path, log: &RaftLog) -> anyhow::Result<Header> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

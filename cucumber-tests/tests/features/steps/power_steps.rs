@@ -149,7 +149,7 @@ async fn judge_snapshots(
     world: &LithairWorld,
     report: &CutReport,
 ) -> anyhow::Result<snapfile::AfterPowerCut> {
-    let reported = newest_snapshot_written(&world.server.log());
+    let reported = snapfile::newest_written(&world.server.log());
     let dir = world.server.data_dir.clone();
     if reported.is_none() && snapfile::list(&dir)?.is_empty() {
         return Ok(snapfile::AfterPowerCut::default());
@@ -170,16 +170,6 @@ async fn judge_snapshots(
         ));
     }
     Ok(judged)
-}
-
-/// The newest snapshot the server's log says was written (`snapshot written seq=N`, logged once
-/// the file and its directory entry are synced): from then on the disk must hold it.
-fn newest_snapshot_written(server_log: &str) -> Option<u64> {
-    server_log
-        .lines()
-        .filter(|line| line.contains("snapshot written"))
-        .filter_map(|line| line.split("seq=").nth(1)?.split_whitespace().next()?.parse().ok())
-        .max()
 }
 
 #[when("the power fails")]
@@ -255,16 +245,7 @@ fn differs_from_replay(
     if !replay.problems.is_empty() {
         return Some(format!("the log's events do not add up: {:?}", replay.problems));
     }
-    if let Some((id, article)) = replay.articles.iter().find(|(id, a)| served.get(id) != Some(a)) {
-        return Some(match served.get(id) {
-            None => format!("article {id} is in the log but not served"),
-            Some(live) => {
-                format!("article {id} differs:\n  served   {live:?}\n  from log {article:?}")
-            }
-        });
-    }
-    let extra = served.keys().find(|id| !replay.articles.contains_key(id))?;
-    Some(format!("the server serves article {extra}, which a replay of the log does not give"))
+    replay.articles_differ_from(served)
 }
 
 /// Writers at full speed; `until` decides when the power fails (given the data directory).
@@ -335,7 +316,7 @@ async fn power_fails_after_snapshot(world: &mut LithairWorld, times: usize) -> a
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 let taken = newest(dir)?.filter(|&seq| Some(seq) != before);
-                let written = || newest_snapshot_written(&process::read_log(&server_log));
+                let written = || snapfile::newest_written(&process::read_log(&server_log));
                 match taken {
                     Some(seq) if !until_written || written().is_some_and(|w| w >= seq) => {
                         return Ok(());
