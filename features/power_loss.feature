@@ -89,15 +89,17 @@ Feature: Power loss never takes an acknowledged write in fsync mode
     And the articles served match a replay of the events.raftlog file
 
   @slow
-  Scenario Outline: Many power cuts under full write load, <mode> mode
+  Scenario Outline: Many power cuts under full write load, <mode> mode, <writers> writers
     Given a running Lithair server with <mode> durability on a disk that can lose power
-    When the power fails at a random moment under full write load, <cuts> times over
+    When the power fails at a random moment under full write load from <writers> writers, <cuts> times over
     Then <promise>
     And the log was valid after every power cut
     And only writes in flight at a crash can be unaccounted for
 
     Examples:
-      | mode  | cuts | promise                                               |
-      | fsync | 150  | no acknowledged write was lost to a power cut         |
-      | flush | 30   | a power cut only ever lost the newest acknowledged writes |
-      | async | 30   | a power cut only ever lost the newest acknowledged writes |
+      | mode  | writers | cuts | promise                                                   |
+      | fsync | 4       | 50   | no acknowledged write was lost to a power cut             |
+      | fsync | 16      | 50   | no acknowledged write was lost to a power cut             |
+      | fsync | 64      | 50   | no acknowledged write was lost to a power cut             |
+      | flush | 16      | 30   | a power cut only ever lost the newest acknowledged writes |
+      | async | 16      | 30   | a power cut only ever lost the newest acknowledged writes |

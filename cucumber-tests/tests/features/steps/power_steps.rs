@@ -25,7 +25,7 @@ use crate::{
     world::{LithairWorld, PowerCutOutcome},
 };
 
-/// Writers during a cut: each has at most one request in flight.
+/// Writers during a cut, unless the step says how many: each has at most one request in flight.
 const WRITERS: usize = 16;
 /// The log is the file the disk faults apply to.
 const LOG_FILE: &str = "events.raftlog";
@@ -251,19 +251,20 @@ fn differs_from_replay(
 /// Writers at full speed; `until` decides when the power fails (given the data directory).
 async fn cut_under_load(
     world: &mut LithairWorld,
+    writers: usize,
     until: impl AsyncFnOnce(&std::path::Path) -> anyhow::Result<()>,
     torn: Option<u64>,
 ) -> anyhow::Result<()> {
-    let (workload, writers) = world.start_writers(WRITERS)?;
+    let (workload, writing) = world.start_writers(writers)?;
     let waited = until(&world.server.data_dir).await;
     // Whatever happened: the server dies first, then every answer the writers got counts as
     // acknowledged (collected earlier, a write answered before the kill would be missed).
     let killed = world.server.take()?.kill().await;
-    writers.abort();
-    let _ = writers.await;
+    writing.abort();
+    let _ = writing.await;
     let acknowledged: Vec<Article> = workload.acknowledged_articles();
     acknowledged.into_iter().for_each(|a| world.expected.remember_created(a));
-    world.crashes.in_flight += WRITERS;
+    world.crashes.in_flight += writers;
     killed?;
     waited?;
     cut_power(world, torn).await?;
@@ -272,6 +273,18 @@ async fn cut_under_load(
 
 #[when(expr = "the power fails at a random moment under full write load, {int} times over")]
 async fn power_fails_under_load(world: &mut LithairWorld, times: usize) -> anyhow::Result<()> {
+    power_fails_under_load_from(world, WRITERS, times).await
+}
+
+/// Few writers make small groups, many make large ones: the cut lands on different shapes.
+#[when(
+    expr = "the power fails at a random moment under full write load from {int} writers, {int} times over"
+)]
+async fn power_fails_under_load_from(
+    world: &mut LithairWorld,
+    writers: usize,
+    times: usize,
+) -> anyhow::Result<()> {
     let mut seeds = Seeds::from_clock();
     println!("    power-cut seeds start at {}", seeds.0);
     let started = Instant::now();
@@ -283,6 +296,7 @@ async fn power_fails_under_load(world: &mut LithairWorld, times: usize) -> anyho
         let torn = Some(seeds.next()).filter(|seed| seed % 2 == 0);
         cut_under_load(
             world,
+            writers,
             async |_| {
                 tokio::time::sleep(delay).await;
                 Ok(())
@@ -326,7 +340,7 @@ async fn power_fails_after_snapshot(world: &mut LithairWorld, times: usize) -> a
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         };
-        cut_under_load(world, wait_for_snapshot, None)
+        cut_under_load(world, WRITERS, wait_for_snapshot, None)
             .await
             .map_err(|err| anyhow!("power cut {round}, right after a snapshot: {err:#}"))?;
     }
