@@ -44,13 +44,19 @@ Feature: Power loss never takes an acknowledged write in fsync mode
       | flush |
       | async |
 
-  Scenario: A power cut right after a snapshot never restarts from a snapshot the disk lost
-    Given a running Lithair server with fsync durability taking a snapshot every 500 events on a disk that can lose power
-    When the power fails right after a snapshot is taken, 3 times over
+  Scenario Outline: In <mode> mode, a power cut right after a snapshot never restarts from a snapshot the disk lost
+    Given a running Lithair server with <mode> durability taking a snapshot every 500 events on a disk that can lose power
+    When the power fails right after a snapshot is taken, 4 times over
     Then no restart used a snapshot the disk did not durably hold
-    And no acknowledged write was lost to a power cut
+    And <promise>
+    And the log was valid after every power cut
     And the articles served match a replay of the events.raftlog file
     And every acknowledged write is present
+
+    Examples:
+      | mode  | promise                                                   |
+      | fsync | no acknowledged write was lost to a power cut             |
+      | flush | a power cut only ever lost the newest acknowledged writes |
 
   Scenario: A failed fdatasync is never acknowledged, and what was acknowledged before survives
     Given a running Lithair server with fsync durability on a disk whose fdatasync number 5 of the log fails
@@ -60,6 +66,16 @@ Feature: Power loss never takes an acknowledged write in fsync mode
     And I start the server again
     Then every acknowledged write is present
     And only writes in flight at a crash can be unaccounted for
+
+  Scenario: A write refused after a failed fdatasync does not come back when the server restarts
+    Given a running Lithair server with fsync durability on a disk whose fdatasync number 5 of the log fails
+    When I try to create 10 articles one after another
+    Then the writes from the failing disk on were refused with 503
+    When the server crashes
+    And I start the server again
+    Then none of the refused writes is present
+    And every acknowledged write is present
+    And the health counters match what was written
 
   Scenario: A full disk refuses writes with 503, keeps serving reads, and replays no partial record
     Given a running Lithair server with fsync durability on a disk that fills up after 1000 bytes of log
@@ -73,15 +89,17 @@ Feature: Power loss never takes an acknowledged write in fsync mode
     And the articles served match a replay of the events.raftlog file
 
   @slow
-  Scenario Outline: Many power cuts under full write load, <mode> mode
+  Scenario Outline: Many power cuts under full write load, <mode> mode, <writers> writers
     Given a running Lithair server with <mode> durability on a disk that can lose power
-    When the power fails at a random moment under full write load, <cuts> times over
+    When the power fails at a random moment under full write load from <writers> writers, <cuts> times over
     Then <promise>
     And the log was valid after every power cut
     And only writes in flight at a crash can be unaccounted for
 
     Examples:
-      | mode  | cuts | promise                                               |
-      | fsync | 150  | no acknowledged write was lost to a power cut         |
-      | flush | 30   | a power cut only ever lost the newest acknowledged writes |
-      | async | 30   | a power cut only ever lost the newest acknowledged writes |
+      | mode  | writers | cuts | promise                                                   |
+      | fsync | 4       | 50   | no acknowledged write was lost to a power cut             |
+      | fsync | 16      | 50   | no acknowledged write was lost to a power cut             |
+      | fsync | 64      | 50   | no acknowledged write was lost to a power cut             |
+      | flush | 16      | 30   | a power cut only ever lost the newest acknowledged writes |
+      | async | 16      | 30   | a power cut only ever lost the newest acknowledged writes |

@@ -48,6 +48,16 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
+/// The newest snapshot the server's log says was written (`snapshot written seq=N`, logged
+/// once the file and its directory entry are synced): from then on the disk must hold it.
+pub fn newest_written(server_log: &str) -> Option<u64> {
+    server_log
+        .lines()
+        .filter(|line| line.contains("snapshot written"))
+        .filter_map(|line| line.split("seq=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .max()
+}
+
 /// Check one snapshot file against the document and against `log`.
 pub fn verify(path: &Path, log: &RaftLog) -> anyhow::Result<Header> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -98,4 +108,46 @@ pub fn verify(path: &Path, log: &RaftLog) -> anyhow::Result<Header> {
         header.record_crc
     );
     Ok(header)
+}
+
+/// The snapshot files of a data directory just rewritten to what the disk durably held (a
+/// power cut), each judged.
+#[derive(Debug, Default)]
+pub struct AfterPowerCut {
+    /// Sequence numbers of the snapshots the disk held whole and that agree with its log,
+    /// oldest first.
+    pub sound: Vec<u64>,
+    /// One line per snapshot file that is not.
+    pub problems: Vec<String>,
+}
+
+/// Judge every snapshot file in `dir` after a power cut: the disk must have held all of its
+/// bytes (`unsynced(name)` says how many bytes the process wrote that the disk did not hold,
+/// `None` if the disk's journal never saw the file written), and it must agree with `log`,
+/// the log the disk held. A server that renames a snapshot into place before syncing it, or
+/// syncs it before the log it stands on, leaves one that fails here.
+pub fn after_power_cut(
+    dir: &Path,
+    log: &RaftLog,
+    unsynced: impl Fn(&str) -> Option<u64>,
+) -> anyhow::Result<AfterPowerCut> {
+    let mut judged = AfterPowerCut::default();
+    for (seq, path) in list(dir)? {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let problem = match unsynced(name) {
+            None => format!("{name} is on the disk, but the disk's journal never saw it written"),
+            Some(bytes @ 1..) => {
+                format!("{name} is on the disk by name, but {bytes} of its bytes were never synced")
+            }
+            Some(0) => match verify(&path, log) {
+                Ok(_) => {
+                    judged.sound.push(seq);
+                    continue;
+                }
+                Err(err) => format!("{name} does not agree with the log the disk held: {err:#}"),
+            },
+        };
+        judged.problems.push(problem);
+    }
+    Ok(judged)
 }

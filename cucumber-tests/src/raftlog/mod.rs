@@ -11,14 +11,18 @@
 //!   the first invalid record as a torn tail or as corruption, exactly as the document does;
 //! - `replay`: replaying Lithair's events into articles, users and comments (the types of
 //!   [`crate::model`]), reporting anything a correct server could never have written;
+//! - [`GrowingLog`]: the same checks, again after every restart of a log that only grows,
+//!   parsing only what was appended since the last check;
 //! - [`encode`]: the one way the harness writes records, for damage steps, tests and the
 //!   benchmark's log writer.
 
 pub mod encode;
+mod growing;
 mod read;
 mod replay;
 #[cfg(test)]
 mod sample;
 
+pub use growing::GrowingLog;
 pub use read::{Health, RaftLog, Record};
 pub use replay::Replay;

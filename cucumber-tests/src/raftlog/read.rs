@@ -19,6 +19,8 @@ pub struct RaftLog {
     /// The record that ends the valid prefix, if the file does not end cleanly.
     first_invalid: Option<InvalidRecord>,
     file_len: u64,
+    /// Sequence number of the last record before the parsed part (0: the parse began at byte 0).
+    seq_before: u64,
 }
 
 /// One valid record of the log.
@@ -90,11 +92,20 @@ impl RaftLog {
     }
 
     pub fn parse(bytes: &[u8]) -> RaftLog {
+        RaftLog::parse_from(bytes, 0, None)
+    }
+
+    /// Parses `bytes` from byte `start` on, where the valid record `previous` ends: the rest of
+    /// a file whose first `start` bytes were found valid before. The rest is judged exactly as
+    /// a parse of the whole file would judge it (order against `previous`, the torn-tail rule
+    /// over the whole file); [`RaftLog::records`] holds only the records from `start` on.
+    pub fn parse_from(bytes: &[u8], start: usize, previous: Option<Record>) -> RaftLog {
+        let seq_before = previous.as_ref().map_or(0, |record| record.seq);
         let mut records: Vec<Record> = Vec::new();
-        let mut offset = 0;
+        let mut offset = start;
         let mut first_invalid = None;
         while offset < bytes.len() {
-            match read_record(bytes, offset, records.last()) {
+            match read_record(bytes, offset, records.last().or(previous.as_ref())) {
                 Ok(record) => {
                     offset += record.len as usize;
                     records.push(record);
@@ -105,7 +116,7 @@ impl RaftLog {
                 }
             }
         }
-        RaftLog { records, first_invalid, file_len: bytes.len() as u64 }
+        RaftLog { records, first_invalid, file_len: bytes.len() as u64, seq_before }
     }
 
     /// The valid prefix, in file order.
@@ -159,7 +170,7 @@ impl RaftLog {
     }
 
     fn last_good_seq(&self) -> u64 {
-        self.records.last().map_or(0, |record| record.seq)
+        self.records.last().map_or(self.seq_before, |record| record.seq)
     }
 }
 

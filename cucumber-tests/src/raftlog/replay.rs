@@ -36,6 +36,24 @@ pub struct Replay {
     pub problems: Vec<String>,
 }
 
+impl Replay {
+    /// How the articles a server serves differ from the ones this replay gives, if they do:
+    /// the first difference, as a line for a failing scenario.
+    pub fn articles_differ_from(&self, served: &BTreeMap<u64, Article>) -> Option<String> {
+        if let Some((id, article)) = self.articles.iter().find(|(id, a)| served.get(id) != Some(a))
+        {
+            return Some(match served.get(id) {
+                None => format!("article {id} is in the log but not served"),
+                Some(live) => {
+                    format!("article {id} differs:\n  served   {live:?}\n  from log {article:?}")
+                }
+            });
+        }
+        let extra = served.keys().find(|id| !self.articles.contains_key(id))?;
+        Some(format!("article {extra} is served, but a replay of the log does not give it"))
+    }
+}
+
 /// One of Lithair's events, decoded from a record's `data`.
 enum Event {
     ArticleCreated(Article),

@@ -30,7 +30,7 @@ use cucumber::gherkin::Step;
 use cucumber_tests::{
     model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
-    raftlog::RaftLog,
+    raftlog::{GrowingLog, RaftLog},
     workloads::CreateArticles,
 };
 use lithair_report::{Cycle, LoadInfo, Metric, ScenarioInfo, Threshold};
@@ -99,8 +99,8 @@ pub struct Expected {
     /// One entry per acknowledged write, in the order the answers came: the event type and the
     /// `data` its record must carry. Its length is the client's own tally of events.
     pub events: Vec<(&'static str, Value)>,
-    /// Titles of articles whose request was cut off before its body was complete: the server
-    /// must never hold them.
+    /// Titles of articles the server must never hold: their request was cut off before its
+    /// body was complete, or the server refused it.
     pub never_applied: Vec<String>,
     /// Symbolic ids a scenario names (`art1`, `usr1`), mapped to the ids the server assigned.
     pub symbols: BTreeMap<String, u64>,
@@ -160,6 +160,8 @@ pub struct Crashes {
     pub power_cuts: Vec<PowerCutOutcome>,
     /// Status of each attempted write, in order, when refusals are expected (a failing disk).
     pub attempts: Vec<u16>,
+    /// The log as checked after the last power cut: the next check parses only what follows.
+    pub checked_log: GrowingLog,
 }
 
 /// One crash and the writes acknowledged since the previous one.
@@ -185,9 +187,16 @@ pub struct PowerCutOutcome {
     pub kept_max: Option<u64>,
     /// What the harness's reader said about the log after the restart, if it was not valid.
     pub log_error: Option<String>,
-    /// The snapshots the disk durably held after the cut, and the one the restart loaded.
+    /// The snapshots the disk durably held after the cut and that agree with the log it
+    /// held, oldest first; and the one the restart loaded.
     pub durable_snapshots: Vec<u64>,
     pub loaded_snapshot: Option<u64>,
+    /// What was wrong with the snapshots the disk held after the cut (not synced, not agreeing
+    /// with the log, or missing though the server had said it was written).
+    pub snapshot_problems: Vec<String>,
+    /// How the state served after a restart from a snapshot differs from a full replay of the
+    /// log, if it does.
+    pub state_error: Option<String>,
 }
 
 /// Answers kept for the Then steps.

@@ -237,12 +237,8 @@ async fn served_matches_replay(world: &mut LithairWorld) -> anyhow::Result<()> {
         served.len(),
         replay.articles.len()
     );
-    for (id, article) in &replay.articles {
-        let Some(live) = served.get(id) else { bail!("article {id} is in the log but not served") };
-        ensure!(
-            live == article,
-            "article {id} differs:\n  served   {live:?}\n  from log {article:?}"
-        );
+    if let Some(difference) = replay.articles_differ_from(&served) {
+        bail!(difference);
     }
     for (id, user) in &replay.users {
         let served =
