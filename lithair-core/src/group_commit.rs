@@ -9,8 +9,15 @@
 //! A leader commits one group and goes back to its own caller; if more requests queued up
 //! meanwhile, the caller hands them to a new leader (`engine.rs` spawns a task for it) instead
 //! of making its own client wait for other people's writes.
+//!
+//! Where a group blocks for long (`fdatasync`), committers do not lead themselves: one
+//! *background* leader at a time ([`GroupCommit::lead_in_background`]) commits until the queue
+//! is empty, on a thread where blocking is expected.
 
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{
+    Mutex, MutexGuard, PoisonError, TryLockError,
+    atomic::{AtomicBool, Ordering},
+};
 
 use crate::{
     EngineError, Event,
@@ -21,6 +28,8 @@ pub(crate) struct GroupCommit<E: Event> {
     queue: Mutex<Vec<Box<dyn Proposal<E>>>>,
     /// Whoever holds this lock is the leader.
     leader: Mutex<Leader<E>>,
+    /// Whether a background leader is running (or about to).
+    background: AtomicBool,
 }
 
 struct Leader<E: Event> {
@@ -35,6 +44,7 @@ impl<E: Event> GroupCommit<E> {
         GroupCommit {
             queue: Mutex::new(Vec::with_capacity(256)),
             leader: Mutex::new(Leader { writer: Some(writer), group: Vec::with_capacity(256) }),
+            background: AtomicBool::new(false),
         }
     }
 
@@ -43,6 +53,26 @@ impl<E: Event> GroupCommit<E> {
     pub(crate) fn submit(&self, proposal: Box<dyn Proposal<E>>) -> bool {
         lock(&self.queue).push(proposal);
         self.lead()
+    }
+
+    /// Queue `proposal` for the background leader. Returns whether none is running: the
+    /// caller must then start one, running [`GroupCommit::lead_in_background`].
+    pub(crate) fn submit_to_background(&self, proposal: Box<dyn Proposal<E>>) -> bool {
+        lock(&self.queue).push(proposal);
+        !self.background.swap(true, Ordering::AcqRel)
+    }
+
+    /// The background leader: commit groups until the queue is empty.
+    pub(crate) fn lead_in_background(&self) {
+        loop {
+            while self.lead() {}
+            self.background.store(false, Ordering::Release);
+            // A request queued between our last look and the store found the role taken and
+            // counts on us; one queued after it starts a new background leader itself.
+            if lock(&self.queue).is_empty() || self.background.swap(true, Ordering::AcqRel) {
+                return;
+            }
+        }
     }
 
     /// Commit what is queued, as one group, unless another leader is at work (it will see the
