@@ -16,7 +16,7 @@
 
 use std::sync::{
     Mutex, MutexGuard, PoisonError, TryLockError,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use crate::{
@@ -30,6 +30,17 @@ pub(crate) struct GroupCommit<E: Event> {
     leader: Mutex<Leader<E>>,
     /// Whether a background leader is running (or about to).
     background: AtomicBool,
+    /// Commits whose callers wait for them ([`InFlight`]).
+    in_flight: AtomicUsize,
+}
+
+/// One caller's commit, counted as in flight until this is dropped (answered or abandoned).
+pub(crate) struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct Leader<E: Event> {
@@ -45,6 +56,7 @@ impl<E: Event> GroupCommit<E> {
             queue: Mutex::new(Vec::with_capacity(256)),
             leader: Mutex::new(Leader { writer: Some(writer), group: Vec::with_capacity(256) }),
             background: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -55,17 +67,39 @@ impl<E: Event> GroupCommit<E> {
         self.lead()
     }
 
-    /// Queue `proposal` for the background leader. Returns whether none is running: the
-    /// caller must then start one, running [`GroupCommit::lead_in_background`].
-    pub(crate) fn submit_to_background(&self, proposal: Box<dyn Proposal<E>>) -> bool {
+    /// Count a commit as in flight; also says whether it is the only one.
+    pub(crate) fn enter(&self) -> (InFlight<'_>, bool) {
+        let before = self.in_flight.fetch_add(1, Ordering::Relaxed);
+        (InFlight(&self.in_flight), before == 0)
+    }
+
+    /// Queue `proposal` without leading: the background leader will commit it.
+    pub(crate) fn push(&self, proposal: Box<dyn Proposal<E>>) {
         lock(&self.queue).push(proposal);
+    }
+
+    /// Take the background leader's role. Returns whether it was free: the caller must then
+    /// run [`GroupCommit::lead_in_background`] (on a thread where blocking is expected).
+    pub(crate) fn claim_background(&self) -> bool {
         !self.background.swap(true, Ordering::AcqRel)
     }
 
-    /// The background leader: commit groups until the queue is empty.
+    /// Commit what is queued, as one group, unless another leader is at work (it will see the
+    /// queue when it is done). Returns whether requests are left that nobody is committing.
+    pub(crate) fn lead(&self) -> bool {
+        match self.leader.try_lock() {
+            Ok(leader) => self.commit_queue(leader),
+            Err(TryLockError::Poisoned(poisoned)) => self.commit_queue(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => false,
+        }
+    }
+
+    /// The background leader: commit groups until the queue is empty. It waits for a busy
+    /// writer instead of leaving the queue to its holder: on its blocking-pool thread waiting
+    /// is cheap, and giving up could strand a request (or spin) while the roles change hands.
     pub(crate) fn lead_in_background(&self) {
         loop {
-            while self.lead() {}
+            while self.commit_queue(lock(&self.leader)) {}
             self.background.store(false, Ordering::Release);
             // A request queued between our last look and the store found the role taken and
             // counts on us; one queued after it starts a new background leader itself.
@@ -75,14 +109,8 @@ impl<E: Event> GroupCommit<E> {
         }
     }
 
-    /// Commit what is queued, as one group, unless another leader is at work (it will see the
-    /// queue when it is done). Returns whether requests are left that nobody is committing.
-    pub(crate) fn lead(&self) -> bool {
-        let mut leader = match self.leader.try_lock() {
-            Ok(leader) => leader,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
-        };
+    /// Commit what is queued as one group, as the leader. Returns whether requests are left.
+    fn commit_queue(&self, mut leader: MutexGuard<'_, Leader<E>>) -> bool {
         let Leader { writer, group } = &mut *leader;
         std::mem::swap(&mut *lock(&self.queue), group);
         match writer {
