@@ -3,10 +3,11 @@
 //! whose two steps overlap on purpose (no step of the real library does).
 //!
 //! The `features` runner is a test target, and cargo hands other tests only the path of
-//! binaries (`CARGO_BIN_EXE_*`). So these tests ask cargo for it once
-//! (`cargo test --test features --no-run`: nothing to do after `cargo test --workspace`, a
-//! build after `--test preflight` alone) and then run the executable directly: the time a
-//! refusal takes is the runner's own, and no cargo lock is held while it runs. The harness
+//! binaries (`CARGO_BIN_EXE_*`). So these tests ask cargo for it once (`cargo test --workspace
+//! --test features --no-run`: the workspace's feature resolution, the same as `cargo test
+//! --workspace`, so there is nothing to build after it; with `--package` cargo resolved other
+//! features and rebuilt 20 crates, 1m46s of CI) and then run the executable directly: the time
+//! a refusal takes is the runner's own, and no cargo lock is held while it runs. The harness
 //! already calls cargo the same way to build the server.
 
 #[allow(dead_code, reason = "the runner's half (check, Checked) serves tests/features/main.rs")]
@@ -187,7 +188,7 @@ fn features_binary() -> &'static Path {
         let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = Command::new(cargo)
             .current_dir(workspace())
-            .args(["test", "--package", "cucumber-tests", "--test", "features", "--no-run"])
+            .args(["test", "--workspace", "--test", "features", "--no-run"])
             .args(profile.into_iter().flat_map(|profile| ["--profile", profile]))
             .args(["--message-format", "json-render-diagnostics"])
             .stdin(Stdio::null())
