@@ -11,22 +11,13 @@ use std::fs;
 use common::*;
 use lithair_core::{Durability, EngineError};
 
-fn limit_file_size(bytes: libc::rlim_t) {
-    // Without this, exceeding the limit kills the process with SIGXFSZ instead of failing the write.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) }, 0);
-    limit.rlim_cur = bytes.min(limit.rlim_max);
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) }, 0);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_write_fails_its_commits_applies_nothing_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path(), Durability::Fsync);
     add_entries(&engine, 10).await;
     let limit = engine.stats().log_bytes + 4000;
-    limit_file_size(limit);
+    powercut::limit_file_size(Some(limit));
 
     // 64 concurrent committers run into the limit in the middle of a group.
     let committers = (0..64u64).map(|task| {
@@ -67,7 +58,7 @@ async fn a_failed_write_fails_its_commits_applies_nothing_and_loses_nothing() {
     assert_eq!(log_len, engine.stats().log_bytes, "a failed group leaves no partial bytes behind");
     let _ = engine.close().await;
 
-    limit_file_size(libc::RLIM_INFINITY);
+    powercut::limit_file_size(None);
     let reopened = open(dir.path(), Durability::Fsync);
     assert_eq!(reopened.recovery().torn_bytes_cut, 0);
     let recovered: Vec<u64> = reopened.with_state(|s| s.live.keys().copied().collect());

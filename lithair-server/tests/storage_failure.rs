@@ -8,21 +8,12 @@ use common::*;
 use reqwest::Method;
 use serde_json::json;
 
-fn limit_file_size(bytes: libc::rlim_t) {
-    // Without this, exceeding the limit kills the process with SIGXFSZ.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) }, 0);
-    limit.rlim_cur = bytes.min(limit.rlim_max);
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) }, 0);
-}
-
 #[tokio::test]
 async fn a_log_that_cannot_be_written_gives_503_and_applies_nothing() {
     let server = TestServer::start().await;
     create_article(&server, "saved", "before the failure").await;
     let log_len = std::fs::metadata(server.data_dir().join("events.raftlog")).unwrap().len();
-    limit_file_size(log_len + 10);
+    powercut::limit_file_size(Some(log_len + 10));
 
     let (status, error) = send_json(
         Method::POST,
@@ -46,5 +37,5 @@ async fn a_log_that_cannot_be_written_gives_503_and_applies_nothing() {
 
     let (status, _) = send_json(Method::DELETE, &server.url("/api/articles/0"), &json!({})).await;
     assert_eq!(status, 503, "later writes fail too instead of silently succeeding");
-    limit_file_size(libc::RLIM_INFINITY);
+    powercut::limit_file_size(None);
 }

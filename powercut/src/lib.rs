@@ -8,13 +8,16 @@
 //! page), and the way to run a program under the interposer ([`PowerCut`]).
 //!
 //! Kept apart from the interposer so that linking it never interposes the harness's own
-//! writes. The model is written down in docs/powercut.md.
+//! writes. The model is written down in docs/powercut.md. A disk that fills up, for a test's
+//! own in-process writes, is [`limit_file_size`].
 
+mod file_size;
 pub mod image;
 pub mod journal;
 pub mod model;
 pub mod preload;
 
+pub use file_size::limit_file_size;
 pub use image::{CutOptions, CutReport, FileCut, cut_power, write_image};
 pub use journal::{Fault, FileId, Record};
 pub use model::Model;
