@@ -30,15 +30,15 @@ Feature: Hostile HTTP — every abusive client gets a clear answer, and nobody e
     And no event was written
     And the server is still healthy
 
-  Scenario: a request head beyond 16 KiB gets 431, and requests within it are served
+  Scenario: a request head beyond 16 KiB gets 431 with a JSON error, and requests within it are served
     Given a running Lithair server
     When a client sends an article with a 70000-byte header
-    Then every client was answered 431
+    Then every client was answered 431 request_head_too_large
     And every connection was closed by the server within 3 seconds
     When a client sends an article with a 20000-byte header
-    Then every client was answered 431
+    Then every client was answered 431 request_head_too_large
     When a client sends a GET with a 70000-byte URI
-    Then every client was answered 431
+    Then every client was answered 431 request_head_too_large
     And every connection was closed by the server within 3 seconds
     And no event was written
     When a client sends an article with a 10000-byte header

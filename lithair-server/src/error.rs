@@ -64,6 +64,19 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "ambiguous_framing", message)
     }
 
+    /// A request line plus headers beyond `--max-header-bytes` (or more header lines than
+    /// the parser takes). The connection is closed after this answer.
+    pub fn request_head_too_large(limit: usize) -> Self {
+        let message = format!("the request line and headers exceed the limit of {limit} bytes");
+        Self::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request_head_too_large", message)
+    }
+
+    /// Bytes that are not an HTTP/1 request head. The connection is closed after this answer.
+    pub fn malformed_request() -> Self {
+        let message = "this is not an HTTP/1.1 request";
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+    }
+
     pub fn body_timeout(timeout: std::time::Duration) -> Self {
         let message = format!("the request body was not received within {timeout:?}");
         Self::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", message)

@@ -17,20 +17,25 @@
 //! close, says `Connection: close` and closes, and the lingering close discards whatever
 //! follows, so nothing after that request is ever parsed.
 //!
+//! The same inspector keeps from hyper a head that is too large or not HTTP at all
+//! ([`Refused`]): hyper gets the bytes before it and then end of stream, so it answers the
+//! requests before it and nothing else, and the connection layer answers the refused head with
+//! the JSON error shape. (hyper would answer such a head itself, with an empty body.)
+//!
 //! Why this and not something else: hyper has no hook between its parser and the service;
 //! counting heads without following bodies would miscount as soon as a body contains a
 //! blank line; parsing requests ourselves instead of hyper would duplicate HTTP/1.1; and
 //! failing the read would make hyper drop the connection without any answer. Where the
-//! inspector cannot follow (a head hyper refuses as too large or malformed, a broken chunk,
-//! a `Transfer-Encoding` hyper rejects), it stops looking: hyper answers that request
-//! 400/431 itself and closes the connection, so there is no later request to judge. The
-//! cost is one extra `httparse` pass over each head (bodies are skipped by length).
+//! inspector cannot follow (a broken chunk, a `Transfer-Encoding` hyper rejects), it stops
+//! looking: hyper answers that request 400 itself and closes the connection, so there is no
+//! later request to judge. The cost is one extra `httparse` pass over each head (bodies are
+//! skipped by length).
 
 use std::{
     io,
     pin::Pin,
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll, ready},
@@ -49,11 +54,32 @@ pub struct Framing {
     first_ambiguous: AtomicU64,
     /// Requests the service has been handed so far.
     served: AtomicU64,
+    /// A head refused before hyper saw it whole: the connection's last request.
+    refused: OnceLock<Refused>,
+}
+
+/// Why a request head was kept from hyper, to be answered by the connection layer with the
+/// JSON error shape instead of hyper's empty-bodied automatic answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Longer than the server's limit, or more header lines than hyper takes: 431.
+    HeadTooLarge,
+    /// Not an HTTP/1 request head (garbage, TLS, the HTTP/2 preface): 400.
+    Malformed,
 }
 
 impl Framing {
     pub fn new() -> Arc<Framing> {
-        Arc::new(Framing { first_ambiguous: AtomicU64::new(u64::MAX), served: AtomicU64::new(0) })
+        Arc::new(Framing {
+            first_ambiguous: AtomicU64::new(u64::MAX),
+            served: AtomicU64::new(0),
+            refused: OnceLock::new(),
+        })
+    }
+
+    /// The head refused on this connection, once hyper is done with the requests before it.
+    pub fn refused(&self) -> Option<Refused> {
+        self.refused.get().copied()
     }
 
     /// Called by the service once per request, in order: whether this one must be refused.
@@ -70,16 +96,23 @@ pub struct Inspected<S> {
     inner: S,
     framing: Arc<Framing>,
     follow: Follow,
+    /// A head was refused: hyper reads end of stream from here on.
+    cut: bool,
 }
 
 impl<S> Inspected<S> {
     /// `max_head` is the server's limit on a request head: hyper refuses longer ones.
     pub fn new(inner: S, framing: Arc<Framing>, max_head: usize) -> Self {
-        Inspected { inner, framing, follow: Follow::new(max_head) }
+        Inspected { inner, framing, follow: Follow::new(max_head), cut: false }
     }
 
     pub fn into_inner(self) -> S {
         self.inner
+    }
+
+    /// The head kept from hyper on this connection, if any, and the limit on a head.
+    pub fn refused(&self) -> Option<(Refused, usize)> {
+        Some((self.framing.refused()?, self.follow.max_head))
     }
 }
 
@@ -90,10 +123,22 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inspected<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.cut {
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        if let Some(index) = this.follow.feed(&buf.filled()[before..]) {
+        let fed = this.follow.feed(&buf.filled()[before..]);
+        if let Some(index) = fed.ambiguous {
             this.framing.first_ambiguous.fetch_min(index, Ordering::Relaxed);
+        }
+        if let Some((refused, at)) = fed.refused {
+            // hyper gets what came before the refused head, then end of stream: it serves
+            // the requests before it and ends without answering this one itself (it answers
+            // only what it parsed and refused, and it never saw this head whole).
+            buf.set_filled(before + at);
+            this.cut = true;
+            let _ = this.framing.refused.set(refused);
         }
         Poll::Ready(Ok(()))
     }
@@ -162,20 +207,41 @@ struct Follow {
     max_head: usize,
     /// Heads completed so far: the index of the request being read.
     heads: u64,
+    /// Set by `head_bytes` when it refuses the head being read.
+    refused: Option<Refused>,
+}
+
+/// What following one read's bytes found.
+struct Fed {
+    /// The index of a request whose framing is ambiguous.
+    ambiguous: Option<u64>,
+    /// A refused head, and where in these bytes hyper must stop reading (its start, or 0 if
+    /// it began in an earlier read).
+    refused: Option<(Refused, usize)>,
 }
 
 impl Follow {
     fn new(max_head: usize) -> Self {
-        Follow { at: At::Head, head: Vec::new(), max_head, heads: 0 }
+        Follow { at: At::Head, head: Vec::new(), max_head, heads: 0, refused: None }
     }
 
-    /// Follow `bytes`; returns the index of a request they show to be ambiguous.
-    fn feed(&mut self, mut bytes: &[u8]) -> Option<u64> {
+    /// Follow `bytes`, what one read brought.
+    fn feed(&mut self, mut bytes: &[u8]) -> Fed {
         let mut found = None;
+        let mut refused = None;
+        let total = bytes.len();
         while !bytes.is_empty() {
             let used = match &mut self.at {
                 At::Lost => break,
-                At::Head => self.head_bytes(bytes, &mut found),
+                At::Head => {
+                    let at = total - bytes.len();
+                    let used = self.head_bytes(bytes, &mut found);
+                    if let Some(why) = self.refused {
+                        refused = Some((why, at));
+                        break;
+                    }
+                    used
+                }
                 At::Body(left) => {
                     let used = (*left).min(bytes.len() as u64);
                     *left -= used;
@@ -199,17 +265,16 @@ impl Follow {
             };
             bytes = &bytes[used..];
         }
-        found
+        Fed { ambiguous: found, refused }
     }
 
     /// Take head bytes from the start of `bytes`; returns how many were taken.
     fn head_bytes(&mut self, bytes: &[u8], found: &mut Option<u64>) -> usize {
         // Most heads arrive whole in one read and are parsed where they lie; only a head
-        // cut across reads is copied. A head cannot end in bytes without a line feed.
+        // cut across reads is copied. A partial head is parsed too, so that bytes that are
+        // not HTTP are refused at once.
         let earlier = self.head.len();
-        let parsed = if !bytes.contains(&b'\n') {
-            Ok(None)
-        } else if earlier == 0 {
+        let parsed = if earlier == 0 {
             parse_head(bytes)
         } else {
             self.head.extend_from_slice(bytes);
@@ -233,14 +298,24 @@ impl Follow {
                 (at, length - earlier)
             }
             Ok(None) => {
-                if earlier == 0 || !bytes.contains(&b'\n') {
+                if earlier == 0 {
                     self.head.extend_from_slice(bytes);
                 }
-                let too_long = self.head.len() > self.max_head;
-                (if too_long { At::Lost } else { At::Head }, bytes.len())
+                if self.head.len() > self.max_head {
+                    self.refused = Some(Refused::HeadTooLarge);
+                    (At::Lost, bytes.len())
+                } else {
+                    (At::Head, bytes.len())
+                }
             }
-            // Too long or not HTTP: hyper answers 431 or 400 and closes.
-            Ok(Some(_)) | Err(()) => (At::Lost, bytes.len()),
+            Ok(Some(_)) | Err(httparse::Error::TooManyHeaders) => {
+                self.refused = Some(Refused::HeadTooLarge);
+                (At::Lost, bytes.len())
+            }
+            Err(_) => {
+                self.refused = Some(Refused::Malformed);
+                (At::Lost, bytes.len())
+            }
         };
         self.at = at;
         used
@@ -249,13 +324,13 @@ impl Follow {
 
 /// A request head at the start of `bytes`, parsed as hyper parses it: its length and its
 /// body's framing, or `None` while incomplete.
-fn parse_head(bytes: &[u8]) -> Result<Option<(usize, Declared)>, ()> {
+fn parse_head(bytes: &[u8]) -> Result<Option<(usize, Declared)>, httparse::Error> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
         Ok(httparse::Status::Complete(length)) => Ok(Some((length, declared(&request)))),
         Ok(httparse::Status::Partial) => Ok(None),
-        Err(_) => Err(()),
+        Err(err) => Err(err),
     }
 }
 
@@ -367,7 +442,8 @@ mod tests {
     /// Feed `stream` to a follower in pieces of `piece` bytes; the ambiguous request found.
     fn follow(stream: &[u8], piece: usize) -> (Option<u64>, At, u64) {
         let mut follow = Follow::new(16 << 10);
-        let found = stream.chunks(piece).fold(None, |found, bytes| found.or(follow.feed(bytes)));
+        let found =
+            stream.chunks(piece).fold(None, |found, bytes| found.or(follow.feed(bytes).ambiguous));
         (found, follow.at, follow.heads)
     }
 
@@ -377,6 +453,22 @@ mod tests {
         let mut request = format!("POST /api/articles HTTP/1.1\r\nhost: x\r\n{headers}\r\n");
         request.push_str(std::str::from_utf8(body).unwrap());
         request.into_bytes()
+    }
+
+    #[test]
+    fn a_refused_head_is_cut_where_it_starts_and_the_requests_before_it_pass() {
+        let oversized = post(&format!("x-big: {}\r\n", "a".repeat(20 << 10)), b"");
+        let cases: [(&[u8], Refused); 3] = [
+            (&oversized, Refused::HeadTooLarge),
+            (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", Refused::Malformed),
+            (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", Refused::Malformed),
+        ];
+        for (head, why) in cases {
+            let mut stream = GET.to_vec();
+            stream.extend_from_slice(head);
+            let fed = Follow::new(16 << 10).feed(&stream);
+            assert_eq!(fed.refused, Some((why, GET.len())), "{why:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Accepting connections and serving HTTP/1.1 on them, until shutdown.
 //!
 //! hyper does all the HTTP: parsing, keep-alive, pipelining, chunked bodies, `Connection:
-//! close`, and the automatic 400/414/431 answers to requests it cannot parse (those have an
-//! empty body: hyper writes them itself, before any of our code sees the request). This
+//! close`. Request heads that are too large or not HTTP never reach it: the framing
+//! inspector keeps them back and [`answer_refused`] answers them with the JSON error shape
+//! (hyper's own automatic answers have an empty body). This
 //! module owns the connection lifecycle around it, which is where badly-behaved clients are
 //! dealt with (docs/api.md, "Limits and timeouts"):
 //!
@@ -30,7 +31,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::{
     Request, Response,
     body::Incoming,
@@ -48,7 +49,7 @@ use crate::{
     api::App,
     config::ServerConfig,
     error::ApiError,
-    framing::{Framing, Inspected},
+    framing::{Framing, Inspected, Refused},
     request,
 };
 
@@ -249,7 +250,40 @@ async fn run_connection<S>(
     }
     // No longer counted as open: shutdown need not wait for the lingering below.
     drop(closing);
-    linger(connection.into_parts().io.into_inner().into_inner()).await;
+    let inspected = connection.into_parts().io.into_inner();
+    let refused = inspected.refused();
+    let mut stream = inspected.into_inner();
+    if let Some((refused, limit)) = refused {
+        answer_refused(&mut stream, refused, limit).await;
+    }
+    linger(stream).await;
+}
+
+/// Answer the request head the framing inspector kept from hyper, with the JSON error shape
+/// (hyper's own answer to such a head has an empty body). It is written on the socket once
+/// hyper has answered every request before it, and the connection then closes.
+async fn answer_refused(stream: &mut TcpStream, refused: Refused, limit: usize) {
+    let error = match refused {
+        Refused::HeadTooLarge => ApiError::request_head_too_large(limit),
+        Refused::Malformed => ApiError::malformed_request(),
+    };
+    let response = error.into_response();
+    let status = response.status();
+    let Ok(body) = response.into_body().collect().await.map(|body| body.to_bytes());
+    let head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default(),
+        body.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await
+    };
+    // A client that does not read gets no more of our time than a lingering close gives it.
+    if let Ok(Err(err)) = tokio::time::timeout(LINGER_IDLE, write).await {
+        tracing::debug!(%err, "could not answer a refused request head");
+    }
 }
 
 /// Close `stream` the way nginx's lingering close does: send our FIN first (the client reads
