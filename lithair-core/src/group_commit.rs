@@ -4,15 +4,16 @@
 //! is the *leader*: it commits everything queued, its own request included, as one group. If
 //! the writer is busy, its holder is bound to see the new request: after releasing the writer,
 //! a leader always looks at the queue again ([`GroupCommit::lead`] says whether requests are
-//! left). So a queued request is never stranded, and no thread is ever woken just to commit.
+//! left). So a queued request is never stranded, and no thread is woken just to commit.
 //!
 //! A leader commits one group and goes back to its own caller; if more requests queued up
 //! meanwhile, the caller hands them to a new leader (`engine.rs` spawns a task for it) instead
 //! of making its own client wait for other people's writes.
 //!
-//! Where a group blocks for long (`fdatasync`), committers do not lead themselves: one
-//! *background* leader at a time ([`GroupCommit::lead_in_background`]) commits until the queue
-//! is empty, on a thread where blocking is expected.
+//! The exception is where a group blocks for long (`fdatasync`) and others are waiting: there
+//! committers do not lead themselves, one *background* leader at a time
+//! ([`GroupCommit::lead_in_background`]) commits until the queue is empty, on a thread where
+//! blocking is expected, and waking it is the price (`engine.rs` says when).
 
 use std::sync::{
     Mutex, MutexGuard, PoisonError, TryLockError,
