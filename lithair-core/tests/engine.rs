@@ -157,6 +157,18 @@ async fn file_order_is_apply_order_under_64_concurrent_committers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commit_shares_syncs_between_concurrent_committers() {
+    syncs_are_shared_between_64_committers().await;
+}
+
+/// With one worker, a commit that leads its group alone must not hold the worker while it
+/// syncs: the other committers could not even submit, every commit would find itself alone
+/// again, and each would be synced by itself (as on a one-CPU machine before `block_in_place`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn group_commit_shares_syncs_on_a_single_worker() {
+    syncs_are_shared_between_64_committers().await;
+}
+
+async fn syncs_are_shared_between_64_committers() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path(), Durability::Fsync);
     let committers = (0..64u64).map(|task| {
