@@ -6,7 +6,8 @@
 //! - the same POSTs with the harness's load generator, to see how far it is from wrk;
 //! - on the fsync server also `GET /api/articles/{id}`, the latency at 1 connection (`/health`
 //!   and POST) and at 100 connections (POST and GET: the write stalls issue 14 is about);
-//! - on the flush server, POST at 100 connections.
+//! - on the flush server, POST at 100 connections;
+//! - then a flush and an async server side by side, taking turns, for `async ÷ flush`.
 //!
 //! Answers are checked for their status only (wrk fails on any non-2xx, loadgen counts
 //! errors), since the client shares the CPUs with the server; the features check the bodies.
@@ -104,6 +105,41 @@ pub async fn measure(
             let crowd = Wrk::new(STALL_CONNECTIONS, options.seconds);
             bench.wrk(figures, "post.100conn", &Request::CreateArticle, crowd)?;
         }
+        server.stop().await?;
+    }
+    if use_wrk {
+        async_against_flush(work, options, figures).await?;
+    }
+    Ok(())
+}
+
+/// `async` against `flush` POSTs, the one goal that compares two servers: both run at once and
+/// take turns of 2 s (flush, async, async, flush, flush, async), so that the drift of a shared
+/// machine, which moves a 5 s figure by ±15% from one minute to the next, falls on both alike.
+/// Each mode's mean rate over its turns goes to `turns.{mode}.post.rps`.
+async fn async_against_flush(
+    work: &Path,
+    options: &Options,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    let servers =
+        [start(work, "turns-flush", "flush").await?, start(work, "turns-async", "async").await?];
+    let script = Request::CreateArticle.script();
+    let turn = Wrk::new(options.connections, 2);
+    let mut rates = [Vec::new(), Vec::new()];
+    for index in [0, 1, 1, 0, 0, 1] {
+        let url = servers[index].url(Request::CreateArticle.path());
+        rates[index].push(turn.run(&url, script.as_deref())?.requests_per_sec);
+    }
+    for (index, mode) in ["flush", "async"].into_iter().enumerate() {
+        let mean = rates[index].iter().sum::<f64>() / rates[index].len() as f64;
+        println!(
+            "  {mode} post, taking turns (wrk -c{}, 3 × 2 s): {mean:.0} req/s",
+            turn.connections
+        );
+        figures.set(format!("turns.{mode}.post.rps"), mean);
+    }
+    for server in servers {
         server.stop().await?;
     }
     Ok(())

@@ -149,9 +149,9 @@ pub fn groups(options: &Options) -> Vec<Group> {
                 rate("POST async", "async.post.rps"),
                 ratio("POST async ÷ /health", "async.post.rps", &["async.health.rps"], None),
                 ratio(
-                    "POST async ÷ POST flush",
-                    "async.post.rps",
-                    &["flush.post.rps"],
+                    "POST async ÷ POST flush (taking turns)",
+                    "turns.async.post.rps",
+                    &["turns.flush.post.rps"],
                     Some(AtLeast(1.0)),
                 ),
                 rate("GET /api/articles/{id}", "fsync.get.rps"),
