@@ -6,7 +6,8 @@
 //! databases such as RocksDB and PostgreSQL; it replaced a dedicated thread because waking that
 //! thread and being woken by it cost two context switches per group, which under HTTP load were
 //! most of the commit's cost (docs/performance.md). The price is that in `fsync` mode the
-//! leader's thread, a tokio worker in the server, is blocked during `fdatasync`.
+//! leader's thread is blocked during `fdatasync`: `engine.rs` says how that is kept off the
+//! threads that run tokio's tasks.
 //!
 //! A group is committed in order: for each request the application decides its event against
 //! the *head* state (the committed state plus the earlier events of this group), the event gets
