@@ -4,8 +4,9 @@
 //!   rate against the HTTP stack's own ceiling on the same server, just before (`/health`
 //!   touches almost nothing);
 //! - the same POSTs with the harness's load generator, to see how far it is from wrk;
-//! - on the fsync server also `GET /api/articles/{id}`, the latency at 1 connection (`/health`
-//!   and POST) and at 100 connections (POST and GET: the write stalls issue 14 is about);
+//! - on the fsync server also `GET /api/articles/{id}` (and again taking turns with `/health`),
+//!   the latency at 1 connection (`/health` and POST) and at 100 connections (POST and GET: the
+//!   write stalls issue 14 is about);
 //! - on the flush server, POST at 100 connections;
 //! - then a flush and an async server side by side, taking turns, for `async ÷ flush`.
 //!
@@ -93,6 +94,13 @@ pub async fn measure(
             anyhow::ensure!(!ids.is_empty(), "no article was created: nothing to read");
             let read = Request::ReadArticle { ids: ids.len() as u64 };
             bench.wrk(figures, "get", &read, Wrk::new(options.connections, options.seconds))?;
+            if use_wrk {
+                let turns = [(&server, &read), (&server, &Request::Health)];
+                let [get, health] = take_turns(turns, options.connections)?;
+                println!("  fsync get / health, taking turns: {get:.0} / {health:.0} req/s");
+                figures.set("turns.get.rps", get);
+                figures.set("turns.health.rps", health);
+            }
             bench.loadgen(figures, "get.loadgen", Arc::new(ReadArticles::status_only(ids))).await?;
             let single = Wrk::new(1, options.seconds);
             bench.wrk(figures, "health.1conn", &Request::Health, single)?;
@@ -113,36 +121,40 @@ pub async fn measure(
     Ok(())
 }
 
-/// `async` against `flush` POSTs, the one goal that compares two servers: both run at once and
-/// take turns of 2 s (flush, async, async, flush, flush, async), so that the drift of a shared
-/// machine, which moves a 5 s figure by ±15% from one minute to the next, falls on both alike.
-/// Each mode's mean rate over its turns goes to `turns.{mode}.post.rps`.
+/// `async` against `flush` POSTs: two servers, so both run at once and take turns.
 async fn async_against_flush(
     work: &Path,
     options: &Options,
     figures: &mut Figures,
 ) -> anyhow::Result<()> {
-    let servers =
-        [start(work, "turns-flush", "flush").await?, start(work, "turns-async", "async").await?];
-    let script = Request::CreateArticle.script();
-    let turn = Wrk::new(options.connections, 2);
-    let mut rates = [Vec::new(), Vec::new()];
-    for index in [0, 1, 1, 0, 0, 1] {
-        let url = servers[index].url(Request::CreateArticle.path());
-        rates[index].push(turn.run(&url, script.as_deref())?.requests_per_sec);
+    let flush = start(work, "turns-flush", "flush").await?;
+    let asynk = start(work, "turns-async", "async").await?;
+    let create = Request::CreateArticle;
+    let rates = take_turns([(&flush, &create), (&asynk, &create)], options.connections)?;
+    for (mode, rate) in ["flush", "async"].into_iter().zip(rates) {
+        println!("  {mode} post, taking turns: {rate:.0} req/s");
+        figures.set(format!("turns.{mode}.post.rps"), rate);
     }
-    for (index, mode) in ["flush", "async"].into_iter().enumerate() {
-        let mean = rates[index].iter().sum::<f64>() / rates[index].len() as f64;
-        println!(
-            "  {mode} post, taking turns (wrk -c{}, 3 × 2 s): {mean:.0} req/s",
-            turn.connections
-        );
-        figures.set(format!("turns.{mode}.post.rps"), mean);
-    }
-    for server in servers {
-        server.stop().await?;
-    }
+    flush.stop().await?;
+    asynk.stop().await?;
     Ok(())
+}
+
+/// For the goals that compare two loads: measured minutes apart, their ratio is decided by the
+/// drift of a shared machine, which moves a 5 s figure by ±15% from one minute to the next. So
+/// the two take 2 s turns with wrk, in the order a, b, b, a, a, b, and each gets its mean rate.
+fn take_turns(
+    loads: [(&ServerProcess, &Request); 2],
+    connections: usize,
+) -> anyhow::Result<[f64; 2]> {
+    let turn = Wrk::new(connections, 2);
+    let mut sums = [0.0; 2];
+    for index in [0, 1, 1, 0, 0, 1] {
+        let (server, request) = loads[index];
+        let url = server.url(request.path());
+        sums[index] += turn.run(&url, request.script().as_deref())?.requests_per_sec;
+    }
+    Ok(sums.map(|sum| sum / 3.0))
 }
 
 /// A fresh server in `mode`, named `label` (its data dir and log under `work`).
