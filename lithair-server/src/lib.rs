@@ -5,6 +5,7 @@
 //! (`main.rs`) adds the command line, logging and signals.
 
 pub mod api;
+mod chunked;
 mod cmd;
 mod config;
 mod error;
