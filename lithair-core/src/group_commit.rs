@@ -4,16 +4,17 @@
 //! is the *leader*: it commits everything queued, its own request included, as one group. If
 //! the writer is busy, its holder is bound to see the new request: after releasing the writer,
 //! a leader always looks at the queue again ([`GroupCommit::lead`] says whether requests are
-//! left). So a queued request is never stranded, and no thread is woken just to commit.
+//! left). So a queued request is never stranded, and no thread is woken just to commit. A
+//! leader commits one group and goes back to its own caller; if more requests queued up
+//! meanwhile, the caller hands them to a new leader instead of making its own client wait for
+//! other people's writes.
 //!
-//! A leader commits one group and goes back to its own caller; if more requests queued up
-//! meanwhile, the caller hands them to a new leader (`engine.rs` spawns a task for it) instead
-//! of making its own client wait for other people's writes.
-//!
-//! The exception is where a group blocks for long (`fdatasync`) and others are waiting: there
-//! committers do not lead themselves, one *background* leader at a time
-//! ([`GroupCommit::lead_in_background`]) commits until the queue is empty, on a thread where
-//! blocking is expected, and waking it is the price (`engine.rs` says when).
+//! Under tokio, most commits do not lead themselves: they only queue, and one *background*
+//! leader at a time commits until the queue is empty. In `fsync` mode, where a group blocks in
+//! `fdatasync`, that leader runs on a thread where blocking is expected
+//! ([`GroupCommit::lead_in_background`]), and waking it is the price; in `flush` and `async`
+//! modes it is a task that lets the worker's ready tasks queue their commits before each group,
+//! so that one `write` serves several requests (`engine.rs` says when and why).
 
 use std::sync::{
     Mutex, MutexGuard, PoisonError, TryLockError,
@@ -80,7 +81,8 @@ impl<E: Event> GroupCommit<E> {
     }
 
     /// Take the background leader's role. Returns whether it was free: the caller must then
-    /// run [`GroupCommit::lead_in_background`] (on a thread where blocking is expected).
+    /// lead until [`GroupCommit::release_background`] lets it stop, e.g. with
+    /// [`GroupCommit::lead_in_background`] on a thread where blocking is expected.
     pub(crate) fn claim_background(&self) -> bool {
         !self.background.swap(true, Ordering::AcqRel)
     }
@@ -101,13 +103,18 @@ impl<E: Event> GroupCommit<E> {
     pub(crate) fn lead_in_background(&self) {
         loop {
             while self.commit_queue(lock(&self.leader)) {}
-            self.background.store(false, Ordering::Release);
-            // A request queued between our last look and the store found the role taken and
-            // counts on us; one queued after it starts a new background leader itself.
-            if lock(&self.queue).is_empty() || self.background.swap(true, Ordering::AcqRel) {
+            if !self.release_background() {
                 return;
             }
         }
+    }
+
+    /// Give up the background leader's role. Returns whether the caller must go on leading: a
+    /// request queued between its last look at the queue and the release found the role taken
+    /// and counts on it (one queued after the release starts a new background leader itself).
+    pub(crate) fn release_background(&self) -> bool {
+        self.background.store(false, Ordering::Release);
+        !lock(&self.queue).is_empty() && !self.background.swap(true, Ordering::AcqRel)
     }
 
     /// Commit what is queued as one group, as the leader. Returns whether requests are left.

@@ -13,7 +13,7 @@ use std::{
 };
 
 use common::*;
-use lithair_core::{CommitError, Durability, EngineError};
+use lithair_core::{CommitError, Durability, EngineError, EngineStats};
 
 #[tokio::test]
 async fn a_committed_event_is_applied_and_written() {
@@ -169,8 +169,34 @@ async fn group_commit_shares_syncs_on_a_single_worker() {
 }
 
 async fn syncs_are_shared_between_64_committers() {
+    let stats = commit_50_each_from_64_tasks(Durability::Fsync).await;
+    assert!(
+        stats.syncs * 8 < stats.events,
+        "{} syncs for {} events: groups are not shared",
+        stats.syncs,
+        stats.events
+    );
+}
+
+/// In `flush` and `async` modes too, concurrent commits are gathered into groups rather than
+/// written one by one: a `write` costs more than the rest of a commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_share_writes_without_sync() {
+    for mode in [Durability::Flush, Durability::Async] {
+        let stats = commit_50_each_from_64_tasks(mode).await;
+        assert!(
+            stats.groups * 8 < stats.events,
+            "{mode}: {} groups for {} events: commits are not gathered",
+            stats.groups,
+            stats.events
+        );
+    }
+}
+
+/// 64 tasks commit 50 events each, one after the other, on a fresh engine.
+async fn commit_50_each_from_64_tasks(mode: Durability) -> EngineStats {
     let dir = tempfile::tempdir().unwrap();
-    let engine = open(dir.path(), Durability::Fsync);
+    let engine = open(dir.path(), mode);
     let committers = (0..64u64).map(|task| {
         let engine = engine.clone();
         tokio::spawn(async move {
@@ -180,15 +206,9 @@ async fn syncs_are_shared_between_64_committers() {
         })
     });
     futures_join(committers).await;
-
     let stats = engine.stats();
-    assert_eq!(stats.events, 3200);
-    assert!(
-        stats.syncs * 8 < stats.events,
-        "{} syncs for {} events: groups are not shared",
-        stats.syncs,
-        stats.events
-    );
+    assert_eq!(stats.events, 3200, "{mode}");
+    stats
 }
 
 /// Leader-based group commit must never strand a request: a commit queued while another
