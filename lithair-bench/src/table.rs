@@ -211,6 +211,16 @@ pub fn groups(options: &Options) -> Vec<Group> {
                     &["redis.set_always.p99_ms"],
                     Some(AtMost(2.0)),
                 ),
+                // The HTTP stack's own tail, without storage: wrk's and the server's threads
+                // share the cores (Redis and redis-benchmark run one thread each), which puts a
+                // floor under every HTTP p99 here.
+                ms(&format!("GET /health p99, {c} conn (fsync server)"), "fsync.health.p99_ms"),
+                ratio(
+                    "GET /health p99 ÷ Redis SET always p99",
+                    "fsync.health.p99_ms",
+                    &["redis.set_always.p99_ms"],
+                    None,
+                ),
                 // The slowest write of each, and of a lone fdatasync: a stall of the disk holds
                 // up every client at once, so it is in the maximum even when too rare for p99.
                 ms(

@@ -257,9 +257,8 @@ impl<E: Event> StateEngine<E> {
     /// Commits are left to one leader task, which yields before each group: tokio runs a
     /// yielding task only once the worker has polled its other ready tasks, so the commits of
     /// the requests those tasks read join the same group. When each committer led its own
-    /// group at once, groups held 1.3 requests at 50 connections; gathered, they hold about
-    /// 3, for 10% more writes per second and no slower answers at 1 connection
-    /// (docs/performance.md).
+    /// group at once, groups held 1.3 requests at 50 connections; gathered, they hold about 6,
+    /// for 3–10% more writes per second (docs/performance.md).
     ///
     /// In `fsync` mode a group blocks on `fdatasync`, so under load groups are led in tokio's blocking pool, never
     /// on a worker: a worker blocked there holds up the tasks queued on it (tokio cannot steal
