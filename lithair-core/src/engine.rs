@@ -260,15 +260,17 @@ impl<E: Event> StateEngine<E> {
     /// group at once, groups held 1.3 requests at 50 connections; gathered, they hold about 6,
     /// for 3–10% more writes per second (docs/performance.md).
     ///
-    /// In `fsync` mode a group blocks on `fdatasync`, so under load groups are led in tokio's blocking pool, never
-    /// on a worker: a worker blocked there holds up the tasks queued on it (tokio cannot steal
-    /// the one in its LIFO slot), which showed as 100–200 ms p99 at 100 connections. A commit
-    /// that is `alone` still leads its own group, which saves the hand-off to another thread
-    /// (about a third of the latency at 1 connection), but inside `block_in_place`: "alone"
-    /// only means that no other commit has been *submitted*, and the worker's other tasks
-    /// (requests still being read) move to another thread while it syncs. Leading on the
-    /// worker itself, a runtime with one worker (a one-CPU machine) made every commit alone and
-    /// synced each by itself: 3,000 writes/s at 50 connections, against 22,000–30,000 now.
+    /// In `fsync` mode a group blocks on `fdatasync`, so under load groups are led in tokio's
+    /// blocking pool, never on a worker: a worker blocked there holds up the tasks queued on it
+    /// (tokio cannot steal the one in its LIFO slot), which showed as 100–200 ms p99 at 100
+    /// connections. A commit that is `alone` still leads its own group, which saves the
+    /// hand-off to another thread (about a third of the latency at 1 connection), but inside
+    /// `block_in_place`: "alone" only means that no other commit has been *submitted*, and the
+    /// worker's other tasks (requests still being read) move to another thread while it syncs.
+    /// Leading on the worker itself, a runtime with one worker (a one-CPU machine) made every
+    /// commit alone and synced each by itself: 3,000 writes/s at 50 connections, against
+    /// 22,000–30,000 now.
+    ///
     /// Outside a tokio runtime the committer leads until the queue is empty.
     fn lead(&self, proposal: Box<dyn Proposal<E>>, alone: bool) {
         let commits = &self.shared.commits;
