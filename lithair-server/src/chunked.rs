@@ -46,6 +46,14 @@ impl<T> ChunkedVec<T> {
         self.len += 1;
     }
 
+    /// The element at `index`, pushing `fill()` until the vector is long enough to hold it.
+    pub fn get_or_grow(&mut self, index: usize, mut fill: impl FnMut() -> T) -> &mut T {
+        while self.len <= index {
+            self.push(fill());
+        }
+        &mut self.chunks[index / CHUNK][index % CHUNK]
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }
@@ -92,6 +100,11 @@ mod tests {
         }
         assert_eq!(chunked.get(n), None);
         *chunked.get_mut(CHUNK).unwrap() = 0;
+        *chunked.get_or_grow(n + 1, || 7) = 9;
+        assert_eq!(
+            (chunked.len(), chunked.get(n), chunked.get(n + 1)),
+            (n + 2, Some(&7), Some(&9))
+        );
         assert_eq!(
             chunked.iter().copied().collect::<Vec<_>>()[CHUNK - 1..CHUNK + 2],
             [CHUNK - 1, 0, CHUNK + 1]

@@ -54,12 +54,7 @@ impl Store {
 
     pub(crate) fn put_comment(&mut self, comment: Comment) {
         let Some(article) = index(comment.article_id) else { return };
-        while self.comments_by_article.len() <= article {
-            self.comments_by_article.push(Vec::new());
-        }
-        if let Some(ids) = self.comments_by_article.get_mut(article) {
-            ids.push(comment.id);
-        }
+        self.comments_by_article.get_or_grow(article, Vec::new).push(comment.id);
         self.comments.insert(comment.id, comment);
     }
 }
@@ -98,12 +93,7 @@ impl<T: Clone> IdTable<T> {
 
     fn insert(&mut self, id: u64, record: T) {
         let Some(i) = index(id) else { return };
-        while self.slots.len() <= i {
-            self.slots.push(None);
-        }
-        if let Some(slot) = self.slots.get_mut(i)
-            && slot.replace(record).is_none()
-        {
+        if self.slots.get_or_grow(i, || None).replace(record).is_none() {
             self.live += 1;
         }
     }
