@@ -17,6 +17,7 @@ pub mod history;
 mod html;
 pub mod model;
 pub mod perf;
+pub mod recap;
 pub mod run_info;
 mod source;
 
@@ -70,14 +71,16 @@ impl Inputs {
 }
 
 /// The harness's one call after a run: saves `info` as `run-info.json` in `reports_dir`,
-/// records the run in `history/`, and writes `report.html` there. Returns the report's path.
-pub fn write_report(reports_dir: &Path, info: &RunInfo) -> anyhow::Result<PathBuf> {
+/// records the run in `history/`, and writes `report.html` there. Returns what the page was
+/// drawn from; the page is `reports_dir/report.html`.
+pub fn write_report(reports_dir: &Path, info: &RunInfo) -> anyhow::Result<Report> {
     fs::write(reports_dir.join(RUN_INFO_JSON), serde_json::to_vec_pretty(info)?)
         .with_context(|| format!("writing {RUN_INFO_JSON} in {}", reports_dir.display()))?;
     let history_dir = reports_dir.join(HISTORY_DIR);
     let report = Report::load(&Inputs::in_dir(reports_dir), &[])?;
     history::record(&history_dir, report.history.last().expect("this run is in its history"))?;
-    write_html(&report, &reports_dir.join(REPORT_HTML))
+    write_html(&report, &reports_dir.join(REPORT_HTML))?;
+    Ok(report)
 }
 
 /// Rebuilds a report from saved files into `out`, without touching the history. `roots` are

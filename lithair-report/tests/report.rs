@@ -86,6 +86,24 @@ fn a_failed_scenario_is_open_with_its_error_directory_and_log() {
 }
 
 #[test]
+fn the_console_recap_names_the_failed_scenario_step_error_and_directory() {
+    let (dir, _) = fixture_report();
+    let report = lithair_report::Report::load(&lithair_report::Inputs::in_dir(dir.path()), &[])
+        .expect("the fixture loads");
+    let recap = lithair_report::recap::failures(&report.run);
+    let lines: Vec<&str> = recap.lines().collect();
+    assert!(lines[0].starts_with("✘ features/sample.feature:"), "{recap}");
+    assert!(lines[0].ends_with("a crash loses nothing acknowledged"), "{recap}");
+    assert!(
+        recap.contains("Then every acknowledged write is present after a restart"),
+        "the failed step: {recap}"
+    );
+    assert!(recap.contains("2 acknowledged writes are missing"), "its error: {recap}");
+    assert!(recap.contains("files kept in /tmp/lithair-scenario-crash-5678"), "{recap}");
+    assert_eq!(recap.matches('✘').count(), 1, "passed scenarios are not recapped: {recap}");
+}
+
+#[test]
 fn performance_durability_and_trend_are_drawn_and_labelled() {
     let html = html();
     let svgs = html.matches("<svg ").count();

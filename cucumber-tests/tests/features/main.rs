@@ -119,12 +119,16 @@ async fn run() -> io::Result<()> {
     let perf = serde_json::to_vec_pretty(&perf).map_err(io::Error::other)?;
     std::fs::write(reports.join("perf.json"), perf)?;
     // A run whose report cannot be written fails: CI keeps the page as the run's record.
-    let page = report
+    let (page, failures) = report
         .write(&reports)
         .map_err(|err| io::Error::other(format!("cannot write the run report: {err:#}")))?;
     println!("harness: reports in {}; open {}", reports.display(), page.display());
     if failed {
-        return Err(io::Error::other("some scenarios failed (see above)"));
+        // Last, where a log excerpt's tail shows it, not only among the scenarios' output.
+        if !failures.is_empty() {
+            eprint!("harness: failed:\n{failures}");
+        }
+        return Err(io::Error::other("some scenarios failed (recap above, details further up)"));
     }
     Ok(())
 }

@@ -49,10 +49,16 @@ impl RunReport {
     }
 
     /// Writes `report.html` (and run-info.json, and the run's history entry) into
-    /// `reports_dir`, which must already hold this run's cucumber.json and perf.json.
-    pub fn write(&self, reports_dir: &Path) -> anyhow::Result<PathBuf> {
+    /// `reports_dir`, which must already hold this run's cucumber.json and perf.json. Returns
+    /// the page's path and the recap of the run's failures (empty when none failed).
+    pub fn write(&self, reports_dir: &Path) -> anyhow::Result<(PathBuf, String)> {
         let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner()).clone();
         info.durability_modes.sort();
-        lithair_report::write_report(reports_dir, &info.with_duration(self.started.elapsed()))
+        let report =
+            lithair_report::write_report(reports_dir, &info.with_duration(self.started.elapsed()))?;
+        Ok((
+            reports_dir.join(lithair_report::REPORT_HTML),
+            lithair_report::recap::failures(&report.run),
+        ))
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lithair_report::{RUN_INFO_JSON, RunInfo, write_report};
+use lithair_report::{REPORT_HTML, RUN_INFO_JSON, RunInfo, write_report};
 
 pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run");
 
@@ -33,8 +33,9 @@ pub fn fixture_report() -> (tempfile::TempDir, PathBuf) {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join(RUN_INFO_JSON)).unwrap())
             .unwrap();
     info.workspace_root = Some(dir.path().display().to_string());
-    let report = write_report(dir.path(), &info).expect("the report is written");
-    (dir, report)
+    write_report(dir.path(), &info).expect("the report is written");
+    let page = dir.path().join(REPORT_HTML);
+    (dir, page)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
