@@ -271,6 +271,10 @@ async fn timed_start(world: &mut LithairWorld, from_snapshot: bool) -> anyhow::R
     Ok(TimedStart { millis, wall_millis, source })
 }
 
+/// The fastest of repeated starts: noise on a shared machine (another process's disk
+/// writes, a descheduled thread) only ever adds time, so the minimum is the start the code
+/// can make. With medians, the CI run of 1a78ee8 failed on two of three starts with snapshots
+/// slowed to 155 and 388 ms, while the fastest was 92 ms against 133 ms for a full replay.
 fn fastest(values: &[f64]) -> f64 {
     values.iter().copied().fold(f64::INFINITY, f64::min)
 }
