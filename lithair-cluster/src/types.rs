@@ -1,0 +1,62 @@
+//! The types openraft is configured with.
+//!
+//! The log store never needs to know the application's event type: an entry's payload is a
+//! [`RaftEvent`], the event already encoded as Lithair's log writes it (`"type"` and `"data"`),
+//! plus the timestamp its leader gave it. Only the state machine decodes it into the
+//! application's `E: Event`. So storage, network and snapshots are written once, and their tests
+//! need no application.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// A node's id in the cluster, as given by `--node-id`.
+pub type NodeId = u64;
+
+/// Where a node is reached: its peer listener (Raft RPCs and admin) and its client API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Node {
+    /// `host:port` of the peer listener.
+    pub peer: String,
+    /// `host:port` of the HTTP API clients use; a follower redirects writes there.
+    pub api: String,
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer {} api {}", self.peer, self.api)
+    }
+}
+
+/// One application event in the replicated log: what a v2 record carries besides its Raft log
+/// id (docs/raftlog.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaftEvent {
+    /// Microseconds since the Unix epoch, stamped once by the leader that proposed the event, so
+    /// that the record is byte-identical on every node.
+    pub ts: u64,
+    /// The event's name, e.g. `"ArticleCreated"` (the record's `type`).
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The event's payload as JSON, exactly as it is written in the record's `data`.
+    pub data: Box<RawValue>,
+}
+
+/// What applying an entry answers the proposer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// `false` when the event's precondition no longer held at apply time (a decision made on a
+    /// state that a leader change made stale): the entry is committed but changed nothing.
+    pub changed: bool,
+}
+
+openraft::declare_raft_types!(
+    /// Lithair's openraft configuration: u64 node ids, [`Node`] addresses, [`RaftEvent`]
+    /// payloads, snapshots as bytes in memory, tokio.
+    pub TypeConfig:
+        D = RaftEvent,
+        R = Applied,
+        NodeId = NodeId,
+        Node = Node,
+);

@@ -1,0 +1,1 @@
+//! A TCP proxy for fault injection (work in progress).
