@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Lithair's benchmark (issue 14): builds the release server and the benchmark, then measures in
-# one run, on loopback: GET /health and POST per durability mode with wrk at 50 connections
-# (and with the harness's load generator), GET by id, latency at 1 and 100 connections, this
-# machine's fdatasync, Redis (appendfsync always/everysec) and etcd if installed, and a restart
-# on a 1,000,000-event log. Prints the issue's table with its goals; writes
-# target/bench/results.json.
+# Lithair's benchmark (docs/performance.md): builds the release server and the benchmark, then
+# measures in one run, on loopback: GET /health and POST per durability mode with wrk at 50
+# connections (and with the harness's load generator), GET by id, latency at 1 and 100 connections,
+# this machine's fdatasync, Redis (appendfsync always/everysec) and etcd if installed, and a restart
+# on a 1,000,000-event log. Prints the table with its goals; writes target/bench/results.json.
 #
 #   scripts/bench.sh [--seconds 5] [--tail-seconds 10] [--connections 50] [--runs 1]
 #                    [--restart-events 1000000] [--no-wrk] [--no-peers]

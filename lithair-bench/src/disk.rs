@@ -1,7 +1,7 @@
-//! The machine's own durable-write latency: append a record-sized line to a file and
-//! `fdatasync` it, a few thousand times, in the directory the servers keep their data in (so
-//! on the same filesystem and disk). No server can acknowledge a durable write faster than
-//! this; issue 14 asks that a 1-connection fsync POST take at most 1.5× (this + a round trip).
+//! The machine's own durable-write latency: append a record-sized line to a file and `fdatasync`
+//! it, a few thousand times, in the directory the servers keep their data in (so on the same
+//! filesystem and disk). No server can acknowledge a durable write faster than this; the
+//! benchmark's goal is a 1-connection fsync POST within 1.5× (this + a round trip).
 
 use std::{
     fs::OpenOptions,

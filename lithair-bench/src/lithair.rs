@@ -5,8 +5,8 @@
 //!   touches almost nothing);
 //! - the same POSTs with the harness's load generator, to see how far it is from wrk;
 //! - on the fsync server also `GET /api/articles/{id}` (and again taking turns with `/health`),
-//!   the latency at 1 connection (`/health` and POST) and at 100 connections (POST and GET: the
-//!   write stalls issue 14 is about);
+//!   the latency at 1 connection (`/health` and POST) and at 100 connections (POST and GET: where
+//!   writes once stalled for ~100 ms, docs/performance.md);
 //! - on the flush server, POST at 100 connections;
 //! - then a flush and an async server side by side, taking turns, for `async ÷ flush`.
 //!
@@ -23,7 +23,7 @@ use loadgen::{LoadConfig, LoadReport, Workload};
 
 use crate::{figures::Figures, options::Options, wrk::Wrk};
 
-/// The concurrency at which issue 14 saw writes stall for ~100 ms.
+/// The concurrency at which writes were seen to stall for ~100 ms (docs/performance.md).
 pub const STALL_CONNECTIONS: usize = 100;
 
 pub const MODES: [&str; 3] = ["fsync", "flush", "async"];
@@ -82,7 +82,7 @@ pub async fn measure(
             Wrk::new(options.connections, options.seconds),
         )?;
         // fsync's POSTs at full concurrency run for the tail's length: their p99 is the one
-        // issue 14 compares with Redis, and a rate over 10 s is as good as over 5.
+        // the benchmark compares with Redis, and a rate over 10 s is as good as over 5.
         let post_seconds = if mode == "fsync" { options.tail_seconds } else { options.seconds };
         let post = Wrk::new(options.connections, post_seconds);
         bench.wrk(figures, "post", &Request::CreateArticle, post)?;

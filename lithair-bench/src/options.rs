@@ -10,9 +10,9 @@ pub struct Options {
     /// Length of each throughput measurement.
     pub seconds: u64,
     /// Length of the tail-latency measurements: fsync POST and Redis `always` SET at
-    /// `connections`, whose p99 the issue compares over 10 s.
+    /// `connections`, whose p99 is compared over 10 s.
     pub tail_seconds: u64,
-    /// Concurrent connections of the throughput and tail measurements (the issue's `-c50`).
+    /// Concurrent connections of the throughput and tail measurements (`-c50` by default).
     pub connections: usize,
     /// How many times the whole measurement is repeated; the table gives the spread.
     pub runs: usize,

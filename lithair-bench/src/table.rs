@@ -1,7 +1,7 @@
-//! What the benchmark reports, as data: groups of rows in the order of issue 14 (throughput
-//! ratios, latency at 1 connection, tail latency, peers), each row a figure or a ratio of
-//! figures of the same run, with the issue's goal if it sets one. Over several runs a row
-//! shows the spread (min–max) and a goal is met only if every run met it.
+//! What the benchmark reports, as data: groups of rows in the order of docs/performance.md
+//! (throughput ratios, latency at 1 connection, tail latency, peers), each row a figure or a ratio
+//! of figures of the same run, with its goal if it has one. Over several runs a row shows the
+//! spread (min–max) and a goal is met only if every run met it.
 
 use serde_json::{Value, json};
 
@@ -100,7 +100,7 @@ fn ms(label: &str, name: &str) -> Row {
     row(label, Unit::Ms, Source::Figure(name.into()), None)
 }
 
-/// Issue 14's title: no write may wait 100 ms.
+/// The tail goal: no write may wait 100 ms.
 fn stall(label: &str, name: &str) -> Row {
     row(
         &format!("{label} (no 100 ms stall)"),
@@ -121,7 +121,7 @@ fn loadgen_over_wrk(label: &str, measurement: &str) -> Row {
     ratio(label, &loadgen, &[&wrk], Some(Goal::AtLeast(0.8)))
 }
 
-/// Issue 14's table.
+/// The benchmark's table, as docs/performance.md describes it.
 pub fn groups(options: &Options) -> Vec<Group> {
     use Goal::{AtLeast, AtMost};
     let c = options.connections;

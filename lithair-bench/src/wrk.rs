@@ -1,4 +1,4 @@
-//! `wrk`, the reference load generator of issue 14: runs it with a Lua script and reads its
+//! `wrk`, the benchmark's reference load generator: runs it with a Lua script and reads its
 //! `--latency` output. Its figures are the server's own (`wrk` is C and opens its own
 //! connections), against which the harness's load generator is compared.
 //!
@@ -31,7 +31,7 @@ pub struct WrkResult {
 }
 
 impl Wrk {
-    /// `-t2` (the issue's setting; at most one thread per connection).
+    /// `-t2` (the benchmark's setting, docs/performance.md; at most one thread per connection).
     pub fn new(connections: usize, seconds: u64) -> Self {
         Wrk { threads: connections.min(2), connections, seconds }
     }

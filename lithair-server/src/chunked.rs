@@ -1,10 +1,11 @@
 //! A vector that grows by chunks, for the state's tables indexed by id.
 //!
-//! A `Vec` that doubles copies everything it holds, and the state's tables grow while the
-//! writer holds every commit: with a million articles that copy, made twice (the writer's head
-//! state and the readers' state), held every write for tens of milliseconds (issue 14's ~100 ms
-//! stall). Growing by one more chunk copies nothing but the short list of chunks. Serialised,
-//! it is one sequence, exactly like the `Vec` it replaced, so snapshots keep their shape.
+//! A `Vec` that doubles copies everything it holds, and the state's tables grow while the writer
+//! holds every commit: with a million articles that copy, made twice (the writer's head state and
+//! the readers' state), held every write for tens of milliseconds (the ~100 ms write stalls of
+//! docs/performance.md). Growing by one more chunk copies nothing but the short list of chunks.
+//! Serialised, it is one sequence, exactly like the `Vec` it replaced, so snapshots keep their
+//! shape.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, ser::SerializeSeq};
 

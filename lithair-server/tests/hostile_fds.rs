@@ -1,6 +1,6 @@
-//! Out of file descriptors (issue 12): accepting fails with EMFILE, and the server must
-//! neither crash nor spin, and serve again once descriptors are free. A test binary of its own
-//! because it lowers the whole process's descriptor limit.
+//! Out of file descriptors: accepting fails with EMFILE, and the server must neither crash nor
+//! spin, and serve again once descriptors are free. A test binary of its own because it lowers the
+//! whole process's descriptor limit.
 
 mod common;
 

@@ -1,7 +1,7 @@
-//! `lithair-bench`: runs the whole measurement `--runs` times, prints issue 14's table (with the
-//! spread over the runs) and writes every raw number to `target/bench/results.json`. Run it
-//! with `scripts/bench.sh`, which builds the release binaries first. Not part of `cargo test`:
-//! it never fails on a missed goal, it reports it.
+//! `lithair-bench`: runs the whole measurement `--runs` times, prints the benchmark's table (with
+//! the spread over the runs) and writes every raw number to `target/bench/results.json`. Run it
+//! with `scripts/bench.sh`, which builds the release binaries first. Not part of `cargo test`: it
+//! never fails on a missed goal, it reports it.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let use_wrk = options.wrk && peer::installed("wrk");
     if options.wrk && !use_wrk {
         println!(
-            "wrk is not installed (apt-get install wrk): the issue's figures need it; measuring with the harness's load generator only"
+            "wrk is not installed (apt-get install wrk): the benchmark's figures need it; measuring with the harness's load generator only"
         );
     }
     println!(

@@ -1,6 +1,6 @@
-//! Badly-behaved clients (features/hostile_http.feature, issue 12): each gets a clear answer or
-//! a clean close, nothing they send is half-applied, and the well-behaved clients beside them
-//! do not notice.
+//! Badly-behaved clients (features/hostile_http.feature): each gets a clear answer or a clean
+//! close, nothing they send is half-applied, and the well-behaved clients beside them do not
+//! notice.
 //!
 //! Every hostile client is a raw socket (the `rawhttp` crate): the When steps keep what
 //! each one saw in `world.answers.hostile`, and the Then steps judge all of them. Normal
