@@ -9,9 +9,12 @@
 //! that readers see through [`StateEngine::with_state`]. Opening an engine replays the log, so
 //! the state after a restart is exactly the state before it.
 //!
-//! Commits are written in *groups* (`group_commit.rs`): the first committer that finds the
-//! writer free commits everything queued, with one `write` and one `fdatasync`. That is what
-//! lets many concurrent committers share the cost of a sync.
+//! Commits are written in *groups* (`group_commit.rs`): whoever leads commits everything
+//! queued, with one `write` and one `fdatasync`, which is what lets many concurrent committers
+//! share the cost of a sync. Under tokio, commits mostly just queue and one background leader
+//! commits until the queue is empty: on the blocking pool in `fsync` mode, where a commit that
+//! is alone still leads its own group, and as a task in the other modes. Outside a runtime the
+//! committer leads. `engine.rs` (`StateEngine::lead`) says when and why.
 
 mod clock;
 mod data_dir;

@@ -1,9 +1,9 @@
 //! The events Lithair writes to `events.raftlog`, and how each one changes the store.
 //!
-//! Their names and payloads are part of the on-disk format (docs/raftlog.md, "Lithair's
-//! events"): a name, once written, keeps its meaning forever. Ids are carried in the events,
-//! decided by the writer against the current state (see `api`), so that a reader of the file
-//! sees every reference explicitly.
+//! Their names and payloads are part of the on-disk format (docs/raftlog.md, "Lithair's events"): a
+//! name, once written, keeps its meaning forever. Ids are carried in the events, decided in the
+//! engine's writer against the current state by each command's `decide` (`cmd/`), so that a reader
+//! of the file sees every reference explicitly.
 
 use lithair_core::Event;
 use serde::{Deserialize, Serialize};

@@ -113,9 +113,9 @@ pub struct Perf {
     pub loads: Vec<LoadReport>,
     /// Entries for `target/cucumber/perf.json`, in order; the after hook collects them.
     pub entries: Vec<Value>,
-    /// Median start-up times (ms) with and without snapshots.
+    /// The fastest start-up times (ms) with and without snapshots, as the server reports them.
     pub restart_comparison: Option<(f64, f64)>,
-    /// The same starts by the client's clock: spawn to the first 200 (ms, medians).
+    /// The same starts by the client's clock: spawn to the first 200 (ms, fastest of each).
     pub restart_wall: Option<(f64, f64)>,
     /// Normal clients beside hostile ones: their latencies alone, then beside them, and every
     /// error they saw.

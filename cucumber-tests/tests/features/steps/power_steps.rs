@@ -509,8 +509,9 @@ async fn snapshots_durable(world: &mut LithairWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seeds for cut timing and torn pages: different at each run, printed so that a failure
-/// can be replayed.
+/// Seeds for cut timing and torn pages, taken from the clock: different at each run. They are
+/// printed for the record, but nothing reads one back, so a failed run cannot be replayed
+/// from them.
 struct Seeds(u64);
 
 impl Seeds {
