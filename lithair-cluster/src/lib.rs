@@ -12,6 +12,15 @@
 //!
 //! `lithair-core` knows nothing of openraft: a single server never pays for a cluster.
 
+pub mod auth;
+pub mod network;
+pub mod node;
+pub mod peer_service;
+pub mod proposer;
+pub mod read_barrier;
+pub mod status;
 pub mod types;
+pub mod wire;
 
+pub use node::{ClusterNode, NodeConfig, StartError};
 pub use types::{Applied, Node, NodeId, RaftEvent, TypeConfig};

@@ -1,0 +1,327 @@
+//! The leader's writes: decide each command against the state every earlier write made, in
+//! batches, then replicate them through openraft.
+//!
+//! A command's decision depends on the state (the next id, whether an article exists), so two
+//! decisions must never see the same state. One task, the proposer, takes every queued command
+//! at once (a batch), and:
+//!
+//! 1. checks that this node leads and that its state includes everything earlier leaders
+//!    committed: `last_applied` carries this leader's own id, i.e. its first entry of the term
+//!    (the blank entry openraft appends on election) is applied;
+//! 2. decides each command in order against the *head*: the applied state plus the events this
+//!    leader has proposed since (a private copy, as the single server's writer keeps one);
+//! 3. stamps each event's `ts` (strictly increasing) and hands the events to openraft in order
+//!    (`client_write_ff`: log order is decision order);
+//! 4. waits until every event of the batch is applied, or [`OUTCOME_TIMEOUT`] has passed, and
+//!    answers each caller; then takes the next batch.
+//!
+//! Many entries land in one storage flush, so group commit keeps paying.
+//!
+//! The answers:
+//! - applied with `changed: true`: acknowledged (committed on a majority, applied here);
+//! - applied with `changed: false`: the state machine re-checked the decision's precondition and
+//!   it no longer held, so the entry changed nothing anywhere: [`WriteError::Conflict`], safe to
+//!   retry;
+//! - anything else after the proposal (a timeout, lost leadership, shutdown):
+//!   [`WriteError::OutcomeUnknown`], because a later leader may still commit the entry.
+//!
+//! A batch that did not end cleanly drops the head; the next batch rebuilds it from the applied
+//! state, once this node leads with everything applied.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lithair_core::Event;
+use openraft::{Raft, ServerState};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
+
+use crate::{
+    NodeId, RaftEvent, StateReader, TypeConfig,
+    status::{ClusterStatus, LeaderInfo},
+};
+
+/// How long a caller waits for its proposed write's outcome before it is told `outcome_unknown`.
+pub const OUTCOME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a new leader may take to apply its blank entry before writes are refused (503
+/// `no_leader`, retryable: nothing was proposed).
+const LEADERSHIP_WAIT: Duration = Duration::from_secs(2);
+
+/// The most commands decided in one batch.
+const MAX_BATCH: usize = 4096;
+
+/// A write acknowledged: committed on a majority and applied on the leader.
+#[derive(Debug, Clone)]
+pub struct Written<E> {
+    pub event: E,
+    /// Its index in the replicated log.
+    pub index: u64,
+    /// The timestamp its leader stamped (microseconds since the Unix epoch).
+    pub ts: u64,
+}
+
+/// Why a write was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError<R> {
+    /// The command's own decision: nothing was proposed.
+    #[error("rejected by the command's decision")]
+    Rejected(R),
+    /// This node does not lead (the leader it knows of, if any): nothing was proposed.
+    #[error("this node is not the leader")]
+    NotLeader(Option<LeaderInfo>),
+    /// The entry was committed as a no-op, its decision being stale (or the decision rested on a
+    /// write whose outcome is unknown): it did not happen, and may be retried.
+    #[error("the write conflicted with a concurrent change and did not happen; retry it")]
+    Conflict,
+    /// Proposed, but its outcome could not be learnt: it may or may not be committed.
+    #[error("the outcome of the write is unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The event could not be encoded (a bug): nothing was proposed.
+    #[error("the event could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// What a batch answers a job; a rejection's value travels apart, it is the caller's type.
+enum JobError {
+    Rejected,
+    NotLeader(Option<LeaderInfo>),
+    Conflict,
+    OutcomeUnknown(String),
+    Encode(String),
+}
+
+type Decide<E> = Box<dyn FnOnce(&<E as Event>::State) -> Option<E> + Send>;
+
+struct Job<E: Event> {
+    decide: Decide<E>,
+    done: oneshot::Sender<Result<Written<E>, JobError>>,
+}
+
+/// The handle writes go through; the proposer task stops when every handle is dropped.
+pub struct Proposer<E: Event> {
+    jobs: mpsc::UnboundedSender<Job<E>>,
+}
+
+impl<E: Event> Clone for Proposer<E> {
+    fn clone(&self) -> Self {
+        Proposer { jobs: self.jobs.clone() }
+    }
+}
+
+impl<E: Event> Proposer<E>
+where
+    E::State: Clone,
+{
+    /// Start the proposer task of node `my_id`.
+    pub fn spawn(raft: Raft<TypeConfig>, reader: StateReader<E>, my_id: NodeId) -> Self {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(run(raft, reader, my_id, queue));
+        Proposer { jobs }
+    }
+
+    /// Decide an event with `decide` against the state every earlier write made, replicate it,
+    /// and answer once it is applied here (see the module documentation).
+    pub async fn write<R: Send + 'static>(
+        &self,
+        decide: impl FnOnce(&E::State) -> Result<E, R> + Send + 'static,
+    ) -> Result<Written<E>, WriteError<R>> {
+        let (rejection_tx, rejection_rx) = oneshot::channel();
+        let decide: Decide<E> = Box::new(move |state| match decide(state) {
+            Ok(event) => Some(event),
+            Err(rejection) => {
+                let _ = rejection_tx.send(rejection);
+                None
+            }
+        });
+        let (done, answer) = oneshot::channel();
+        if self.jobs.send(Job { decide, done }).is_err() {
+            return Err(WriteError::NotLeader(None));
+        }
+        match answer.await {
+            Ok(Ok(written)) => Ok(written),
+            Ok(Err(JobError::Rejected)) => match rejection_rx.await {
+                Ok(rejection) => Err(WriteError::Rejected(rejection)),
+                Err(_) => Err(WriteError::Conflict),
+            },
+            Ok(Err(JobError::NotLeader(leader))) => Err(WriteError::NotLeader(leader)),
+            Ok(Err(JobError::Conflict)) => Err(WriteError::Conflict),
+            Ok(Err(JobError::OutcomeUnknown(why))) => Err(WriteError::OutcomeUnknown(why)),
+            Ok(Err(JobError::Encode(why))) => Err(WriteError::Encode(why)),
+            // The proposer stopped (shutdown) with our job taken: it may have been proposed.
+            Err(_) => Err(WriteError::OutcomeUnknown("the node is shutting down".into())),
+        }
+    }
+}
+
+/// The leader's private state: applied state plus this term's proposals.
+struct Head<S> {
+    state: S,
+    term: u64,
+}
+
+async fn run<E: Event>(
+    raft: Raft<TypeConfig>,
+    reader: StateReader<E>,
+    my_id: NodeId,
+    mut queue: mpsc::UnboundedReceiver<Job<E>>,
+) where
+    E::State: Clone,
+{
+    let mut head: Option<Head<E::State>> = None;
+    let mut last_ts = 0u64;
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let term = match leadership(&raft, &reader, my_id).await {
+            Ok(term) => term,
+            Err(leader) => {
+                head = None;
+                for job in jobs {
+                    let _ = job.done.send(Err(JobError::NotLeader(leader.clone())));
+                }
+                continue;
+            }
+        };
+        if head.as_ref().is_none_or(|head| head.term != term) {
+            head = Some(Head { state: reader.with_state(E::State::clone), term });
+        }
+        let state = &mut head.as_mut().expect("built above").state;
+        let clean = batch(&raft, state, jobs, &mut last_ts).await;
+        if !clean {
+            head = None;
+        }
+    }
+}
+
+/// Decide, propose and wait for one batch; `false` if any outcome was not a clean apply, so the
+/// head may differ from what will be applied.
+async fn batch<E: Event>(
+    raft: &Raft<TypeConfig>,
+    state: &mut E::State,
+    jobs: Vec<Job<E>>,
+    last_ts: &mut u64,
+) -> bool {
+    let mut rejected = Vec::new();
+    let mut waiting = Vec::with_capacity(jobs.len());
+    let mut clean = true;
+    for job in jobs {
+        let Some(event) = (job.decide)(state) else {
+            rejected.push(job.done);
+            continue;
+        };
+        let ts = next_ts(last_ts);
+        let entry = match encode(&event, ts) {
+            Ok(entry) => entry,
+            Err(err) => {
+                tracing::error!(%err, "an event could not be encoded");
+                let _ = job.done.send(Err(JobError::Encode(err.to_string())));
+                clean = false;
+                continue;
+            }
+        };
+        event.apply(state);
+        // In order: the log holds the events in the order they were decided.
+        match raft.client_write_ff(entry).await {
+            Ok(receiver) => waiting.push((job.done, event, ts, receiver)),
+            Err(fatal) => {
+                let _ = job.done.send(Err(JobError::OutcomeUnknown(fatal.to_string())));
+                clean = false;
+            }
+        }
+    }
+    let deadline = Instant::now() + OUTCOME_TIMEOUT;
+    for (done, event, ts, receiver) in waiting {
+        let answer = match tokio::time::timeout_at(deadline, receiver).await {
+            Ok(Ok(Ok(response))) if response.data.changed => {
+                Ok(Written { event, index: response.log_id.index, ts })
+            }
+            Ok(Ok(Ok(response))) => {
+                tracing::info!(
+                    index = response.log_id.index,
+                    "a stale decision was applied as a no-op"
+                );
+                clean = false;
+                Err(JobError::Conflict)
+            }
+            Ok(Ok(Err(err))) => {
+                clean = false;
+                Err(JobError::OutcomeUnknown(err.to_string()))
+            }
+            Ok(Err(_)) => {
+                clean = false;
+                Err(JobError::OutcomeUnknown(
+                    "openraft dropped the write (shutdown or lost leadership)".into(),
+                ))
+            }
+            Err(_) => {
+                clean = false;
+                Err(JobError::OutcomeUnknown(format!("not applied within {OUTCOME_TIMEOUT:?}")))
+            }
+        };
+        let _ = done.send(answer);
+    }
+    // A rejection is released only after everything decided before it is applied; when some
+    // of that did not end cleanly, the rejection may rest on a write that never happens.
+    for done in rejected {
+        let _ = done.send(Err(if clean { JobError::Rejected } else { JobError::Conflict }));
+    }
+    clean
+}
+
+/// `Ok(term)` once this node leads and has applied its own first entry of the term, so that its
+/// state includes everything earlier leaders committed; otherwise the leader it knows of.
+async fn leadership<E: Event>(
+    raft: &Raft<TypeConfig>,
+    reader: &StateReader<E>,
+    my_id: NodeId,
+) -> Result<u64, Option<LeaderInfo>> {
+    let mut metrics = raft.metrics();
+    let deadline = Instant::now() + LEADERSHIP_WAIT;
+    loop {
+        {
+            let current = metrics.borrow_and_update();
+            if current.state != ServerState::Leader {
+                return Err(ClusterStatus::of(&current).leader);
+            }
+            let term = current.current_term;
+            let ready = reader.last_applied().is_some_and(|applied| {
+                applied.leader_id.term == term && applied.leader_id.node_id == my_id
+            });
+            if ready {
+                return Ok(term);
+            }
+        }
+        match tokio::time::timeout_at(deadline, metrics.changed()).await {
+            Ok(Ok(())) => {}
+            _ => return Err(None),
+        }
+    }
+}
+
+fn next_ts(last: &mut u64) -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+    *last = now.max(*last + 1);
+    *last
+}
+
+/// The event as the log carries it: its `type` and its `data`, unchanged.
+pub fn encode<E: Event>(event: &E, ts: u64) -> Result<RaftEvent, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Tagged {
+        #[serde(rename = "type")]
+        event_type: String,
+        data: Box<RawValue>,
+    }
+    let json = serde_json::to_string(event)?;
+    let Tagged { event_type, data } = serde_json::from_str(&json)?;
+    Ok(RaftEvent { ts, event_type, data })
+}
