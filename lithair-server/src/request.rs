@@ -124,7 +124,7 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the field is only there to be deserialised")]
     struct Input {
         title: String,
     }

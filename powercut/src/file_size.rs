@@ -12,7 +12,7 @@ pub fn limit_file_size(bytes: Option<u64>) {
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) }, 0, "getrlimit");
-    limit.rlim_cur =
-        bytes.map_or(libc::RLIM_INFINITY, |bytes| bytes as libc::rlim_t).min(limit.rlim_max);
+    // `rlim_t` is `u64` on every target the interposer supports (see powercut/preload).
+    limit.rlim_cur = bytes.unwrap_or(libc::RLIM_INFINITY).min(limit.rlim_max);
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) }, 0, "setrlimit");
 }

@@ -1,6 +1,6 @@
 //! A small application for the engine's tests: a ledger of numbered entries.
 
-#![allow(dead_code)] // each test file uses a different part
+#![allow(dead_code, reason = "each test file uses a different part")]
 
 use std::path::Path;
 

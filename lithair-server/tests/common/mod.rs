@@ -1,6 +1,6 @@
 //! A real server on an ephemeral port, in this process, with its own data directory.
 
-#![allow(dead_code)] // each test file uses a different part
+#![allow(dead_code, reason = "each test file uses a different part")]
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 

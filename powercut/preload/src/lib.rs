@@ -15,8 +15,10 @@
 //! Only x86_64/aarch64 Linux with glibc: `open` is variadic, and its optional `mode` is read
 //! as a third fixed argument, which those ABIs pass in the same register.
 
-// Every exported function's safety contract is the libc function's of the same name.
-#![allow(clippy::missing_safety_doc)]
+#![allow(
+    clippy::missing_safety_doc,
+    reason = "every exported function's safety contract is the libc function's of the same name"
+)]
 
 mod real;
 mod tracker;
@@ -215,7 +217,7 @@ fn clip(buffers: &[(*const u8, usize)], mut limit: usize) -> Vec<(*const u8, usi
 /// The first `n` bytes of `buffers`, copied.
 fn gather(buffers: &[(*const u8, usize)], n: usize) -> Vec<u8> {
     let mut data = Vec::with_capacity(n);
-    for &(base, len) in clip(buffers, n).iter() {
+    for &(base, len) in &clip(buffers, n) {
         // SAFETY: the caller's buffer, valid for `len` bytes for the duration of the call.
         data.extend_from_slice(unsafe { std::slice::from_raw_parts(base, len) });
     }

@@ -55,7 +55,7 @@ fn run(dir: &Path, words: &[&str]) -> io::Result<()> {
         }
         ["create", _, text] => File::create(path(1))?.write_all(text.as_bytes()),
         ["fdatasync", _] => File::open(path(1))?.sync_data(),
-        ["fsync", _] | ["syncdir", _] => File::open(path(1))?.sync_all(),
+        ["fsync" | "syncdir", _] => File::open(path(1))?.sync_all(),
         ["rename", _, _] => fs::rename(path(1), path(2)),
         ["unlink", _] => fs::remove_file(path(1)),
         ["truncate", _, len] => {
