@@ -7,6 +7,8 @@
 //! through [`peer`]), [`restart`], and [`table`] (what is reported, with the goals).
 //! Every measured number lands in [`figures::Figures`]; the table is computed from them.
 
+#![forbid(unsafe_code)]
+
 pub mod disk;
 pub mod etcd;
 pub mod figures;

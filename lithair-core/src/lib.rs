@@ -16,6 +16,8 @@
 //! is alone still leads its own group, and as a task in the other modes. Outside a runtime the
 //! committer leads. `engine.rs` (`StateEngine::lead`) says when and why.
 
+#![forbid(unsafe_code)]
+
 mod clock;
 mod data_dir;
 mod durability;

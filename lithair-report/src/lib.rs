@@ -10,6 +10,8 @@
 //! Pages are `maud` templates, so every text that comes from a feature file, an error or a
 //! log is HTML-escaped; charts are `plotters` SVG (see [`charts`]).
 
+#![forbid(unsafe_code)]
+
 pub mod charts;
 pub mod cucumber_json;
 mod format;

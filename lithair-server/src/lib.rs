@@ -7,6 +7,8 @@
 //! the command line, logging and signals. docs/architecture.md follows a request and a restart
 //! through these modules.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 mod chunked;
 mod cmd;

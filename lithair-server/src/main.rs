@@ -1,5 +1,7 @@
 //! The `lithair-server` binary: command line, logging, signals around `lithair_server`.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use std::{

@@ -18,6 +18,8 @@
 //! acknowledged write durable, though warm-up requests are left out of the latency histogram
 //! and the throughput.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod connection;
 mod report;

@@ -7,6 +7,8 @@
 //! each other need it: the harness's hostile-HTTP steps (features/hostile_http.feature) and
 //! lithair-server's own tests of badly-behaved clients.
 
+#![forbid(unsafe_code)]
+
 use std::{net::SocketAddr, time::Duration};
 
 use tokio::{

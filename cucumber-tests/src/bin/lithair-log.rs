@@ -9,6 +9,8 @@
 //! server would refuse to start), 3 torn tail (what a crash mid-append leaves; the server
 //! would cut it), 2 the file could not be read or the command line is wrong.
 
+#![forbid(unsafe_code)]
+
 use std::{path::PathBuf, process::ExitCode};
 
 use chrono::DateTime;

@@ -8,6 +8,8 @@
 //! Not a test: it prints numbers (and the targets from the engine's issue) and never fails.
 //! Events look like the server's `ArticleCreated`, about 200 bytes per record.
 
+#![forbid(unsafe_code)]
+
 use std::{
     sync::Arc,
     sync::atomic::{AtomicU64, Ordering},

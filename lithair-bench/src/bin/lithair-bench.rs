@@ -3,6 +3,8 @@
 //! with `scripts/bench.sh`, which builds the release binaries first. Not part of `cargo test`: it
 //! never fails on a missed goal, it reports it.
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 use cucumber_tests::binary;

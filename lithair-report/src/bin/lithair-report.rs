@@ -9,6 +9,8 @@
 //! content (a feature array, a perf array, a run-info object), so saved copies may be renamed.
 //! The history is read, never written: regenerating a report does not count as a run.
 
+#![forbid(unsafe_code)]
+
 use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context as _, bail};

@@ -2,6 +2,8 @@
 //! `powercut cut JOURNAL DATA_DIR [TORN_SEED]`: cut the power by hand (rewrite DATA_DIR to
 //! its durable image and remove the journal), for debugging a scenario or trying the model.
 
+#![forbid(unsafe_code)]
+
 use std::{path::Path, process::ExitCode};
 
 use powercut::{CutOptions, Model, Record, journal};
