@@ -71,6 +71,31 @@ pub struct Cli {
     #[arg(long, default_value_t = lithair_core::EngineConfig::DEFAULT_SNAPSHOT_KEEP)]
     pub snapshot_keep: usize,
 
+    /// Run as node <ID> of a cluster (docs/cluster.md): writes and reads go through the
+    /// cluster's leader, replicated with Raft. Without it, a single server.
+    #[arg(long, value_name = "ID", requires_all = ["peer_bind", "cluster_secret_file"])]
+    pub node_id: Option<u64>,
+
+    /// Cluster nodes: where the peer listener (Raft RPCs and the cluster admin endpoints)
+    /// listens. Give it a fixed port: the other nodes keep this address in the membership.
+    #[arg(long, value_name = "HOST:PORT", requires = "node_id")]
+    pub peer_bind: Option<SocketAddr>,
+
+    /// Cluster nodes: the peer address the other nodes are told to use (default: --peer-bind).
+    #[arg(long, value_name = "HOST:PORT", requires = "node_id")]
+    pub peer_advertise: Option<String>,
+
+    /// Cluster nodes: a file holding the cluster's shared secret (at least 16 printable ASCII
+    /// characters); every peer request must carry it. Never on the command line, where `ps`
+    /// would show it.
+    #[arg(long, value_name = "PATH", requires = "node_id")]
+    pub cluster_secret_file: Option<PathBuf>,
+
+    /// Cluster nodes: to reach node <ID>, connect to HOST:PORT instead of its advertised peer
+    /// address (a proxy, a NAT). Repeatable.
+    #[arg(long, value_name = "ID=HOST:PORT", requires = "node_id", value_parser = lithair_cluster::network::parse_route)]
+    pub peer_route: Vec<(u64, String)>,
+
     /// Log filter, e.g. `info`, `debug`, or `lithair_server=debug,info`.
     #[arg(long, env = "LITHAIR_LOG", default_value = "info")]
     pub log_level: String,

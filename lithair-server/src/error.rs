@@ -22,11 +22,13 @@ pub struct ApiError {
     pub message: String,
     /// For 405: the methods the route does allow.
     pub allow: Option<&'static str>,
+    /// For 503s worth retrying: `Retry-After`, in seconds.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), allow: None }
+        ApiError { status, code, message: message.into(), allow: None, retry_after: None }
     }
 
     pub fn malformed_json(message: impl Into<String>) -> Self {
@@ -117,6 +119,41 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", message)
     }
 
+    /// A cluster node that knows no leader: nothing was done; retry shortly (docs/cluster.md).
+    pub fn no_leader() -> Self {
+        let message = "this node knows no leader (an election is under way, or it is cut off \
+                       from the majority); nothing was done, retry shortly";
+        Self::retry_after(Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_leader", message), 1)
+    }
+
+    /// The leader could not confirm with a majority that it still leads, so a read could be
+    /// stale: nothing is served.
+    pub fn no_quorum() -> Self {
+        let message = "the leader could not reach a majority of the cluster to confirm this read";
+        Self::retry_after(Self::new(StatusCode::SERVICE_UNAVAILABLE, "no_quorum", message), 1)
+    }
+
+    /// A write was proposed, but whether it is committed could not be learnt (timeout, lost
+    /// leadership, shutdown): it may or may not have happened. Never a 4xx.
+    pub fn outcome_unknown(reason: &str) -> Self {
+        let message = format!(
+            "the write was proposed but its outcome is unknown ({reason}); it may or may not \
+             have happened: read before retrying"
+        );
+        Self::retry_after(Self::new(StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", message), 1)
+    }
+
+    /// The write was decided on a state a leader change made stale, and committed as a no-op:
+    /// it definitely did not happen, and can be retried as it is.
+    pub fn conflict_retry() -> Self {
+        let message = "the write was decided on a stale state and did not happen; retry it";
+        Self::retry_after(Self::new(StatusCode::SERVICE_UNAVAILABLE, "conflict_retry", message), 1)
+    }
+
+    fn retry_after(self, seconds: u32) -> Self {
+        ApiError { retry_after: Some(seconds), ..self }
+    }
+
     pub fn internal() -> Self {
         let message = "the server failed to handle this request; it has been logged";
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
@@ -148,6 +185,9 @@ impl ApiError {
         let mut response = response::json(self.status, &body);
         if let Some(allow) = self.allow {
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -11,6 +11,7 @@
 
 pub mod api;
 mod chunked;
+pub mod cluster;
 mod cmd;
 mod config;
 mod error;

@@ -10,7 +10,8 @@ use std::{
 };
 
 use clap::Parser;
-use lithair_server::{Server, shutdown};
+use lithair_cluster::auth::ClusterSecret;
+use lithair_server::{Server, cluster::ClusterOptions, shutdown};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -45,19 +46,61 @@ async fn serve(cli: &cli::Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cli.bind))?;
     let address = listener.local_addr()?;
-    let server = Server::open(cli.server_config()).await?;
+    let (server, peers) = match cli.node_id {
+        None => (Server::open(cli.server_config()).await?, None),
+        Some(node_id) => {
+            let (options, peer_listener) = cluster_options(cli, node_id, address).await?;
+            let peers = peer_listener.local_addr()?;
+            (Server::open_cluster(cli.server_config(), options, peer_listener).await?, Some(peers))
+        }
+    };
     // Listening for SIGTERM before the announcement: whoever reads it may stop us at once.
     let shutdown = shutdown::signal_received();
-    announce(address)?;
+    announce(address, peers)?;
     server.serve(listener, shutdown).await?;
     Ok(())
 }
 
+/// What the cluster flags say, and the bound peer listener.
+async fn cluster_options(
+    cli: &cli::Cli,
+    node_id: u64,
+    api: std::net::SocketAddr,
+) -> anyhow::Result<(ClusterOptions, TcpListener)> {
+    use anyhow::Context;
+    let secret_file =
+        cli.cluster_secret_file.as_ref().context("--node-id needs --cluster-secret-file")?;
+    let secret = ClusterSecret::from_file(secret_file)?;
+    let peer_bind = cli.peer_bind.context("--node-id needs --peer-bind")?;
+    let peer_listener = TcpListener::bind(peer_bind)
+        .await
+        .with_context(|| format!("cannot listen for peers on {peer_bind}"))?;
+    let peer_advertise = match &cli.peer_advertise {
+        Some(address) => address.clone(),
+        None => peer_listener.local_addr()?.to_string(),
+    };
+    let options = ClusterOptions {
+        node_id,
+        peer_advertise,
+        api_advertise: api.to_string(),
+        secret,
+        routes: cli.peer_route.iter().cloned().collect(),
+    };
+    Ok((options, peer_listener))
+}
+
 /// The first line on stdout is a contract (README.md, docs/api.md): scripts and the test
 /// harness read the real address from it, and it appears only once the data is loaded.
-fn announce(address: std::net::SocketAddr) -> std::io::Result<()> {
+/// A cluster node adds a second line with its peer listener's address.
+fn announce(
+    address: std::net::SocketAddr,
+    peers: Option<std::net::SocketAddr>,
+) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "lithair-server listening on http://{address}")?;
+    if let Some(peers) = peers {
+        writeln!(stdout, "lithair-server peers on http://{peers}")?;
+    }
     stdout.flush()
 }
 

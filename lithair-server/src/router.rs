@@ -13,6 +13,9 @@ pub enum Route {
     ArticleComments(u64),
     Users,
     User(u64),
+    /// `GET /cluster/status` and `GET /cluster/leader`: cluster nodes only (docs/cluster.md).
+    ClusterStatus,
+    ClusterLeader,
 }
 
 impl Route {
@@ -28,6 +31,8 @@ impl Route {
             }
             ("api", Some("users"), None, None) => Route::Users,
             ("api", Some("users"), Some(id), None) => Route::User(parse_id(id)?),
+            ("cluster", Some("status"), None, None) => Route::ClusterStatus,
+            ("cluster", Some("leader"), None, None) => Route::ClusterLeader,
             _ => return None,
         };
         segments.next().is_none().then_some(route)
@@ -36,11 +41,18 @@ impl Route {
     /// The `Allow` header for this route.
     pub fn allow(self) -> &'static str {
         match self {
-            Route::Health | Route::User(_) => "GET, HEAD",
+            Route::Health | Route::User(_) | Route::ClusterStatus | Route::ClusterLeader => {
+                "GET, HEAD"
+            }
             Route::Articles | Route::ArticleComments(_) => "GET, HEAD, POST",
             Route::Article(_) => "GET, HEAD, PUT, DELETE",
             Route::Users => "POST",
         }
+    }
+
+    /// Routes only a cluster node serves; a single server answers 404 as for any unknown path.
+    pub fn is_cluster_only(self) -> bool {
+        matches!(self, Route::ClusterStatus | Route::ClusterLeader)
     }
 
     pub fn allows(self, method: &Method) -> bool {

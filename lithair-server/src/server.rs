@@ -77,6 +77,8 @@ pub enum ServerError {
     Open(#[from] lithair_core::OpenError),
     #[error("the event log could not be synced at shutdown: {0}")]
     Close(#[from] lithair_core::EngineError),
+    #[error(transparent)]
+    Cluster(#[from] lithair_cluster::StartError),
 }
 
 /// Open the data in `config`, then serve `listener` until `shutdown` resolves.
@@ -98,6 +100,17 @@ impl Server {
     /// Open the data directory and replay the log.
     pub async fn open(config: ServerConfig) -> Result<Server, ServerError> {
         let app = Arc::new(App::open(config.clone()).await?);
+        Ok(Server { app, config })
+    }
+
+    /// Start a cluster node on the data directory (docs/cluster.md), serving its peers on
+    /// `peer_listener`.
+    pub async fn open_cluster(
+        config: ServerConfig,
+        options: crate::cluster::ClusterOptions,
+        peer_listener: TcpListener,
+    ) -> Result<Server, ServerError> {
+        let app = Arc::new(App::open_cluster(config.clone(), options, peer_listener).await?);
         Ok(Server { app, config })
     }
 
@@ -135,7 +148,7 @@ impl Server {
         }
         drop(listener);
         self.drain(closing).await;
-        self.app.engine().close().await?;
+        self.app.close().await?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -7,12 +7,12 @@
 //! each answer. Lithair's harness and its benchmark both use it, with Lithair's workloads.
 //!
 //! The modules follow a run from start to end:
-//! - [`config`]: how big the load is and how it is paced ([`LoadConfig`], [`Pace`]);
-//! - [`workload`]: what to send and what counts as success;
-//! - [`schedule`]: the tickets workers share (which request next, and when it is due);
-//! - [`connection`]: one keep-alive connection and its transport errors;
-//! - [`worker`]: one connection's loop, tallying what comes back;
-//! - [`report`]: what a run measured ([`LoadReport`]).
+//! - `config`: how big the load is and how it is paced ([`LoadConfig`], [`Pace`]);
+//! - `workload`: what to send and what counts as success;
+//! - `schedule`: the tickets workers share (which request next, and when it is due);
+//! - `connection`: one keep-alive connection and its transport errors;
+//! - `worker`: one connection's loop, tallying what comes back;
+//! - `report`: what a run measured ([`LoadReport`]).
 //!
 //! Acknowledgements from warm-up requests are kept, so that a caller can later prove every
 //! acknowledged write durable, though warm-up requests are left out of the latency histogram

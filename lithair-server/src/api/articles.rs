@@ -22,7 +22,7 @@ struct Page<'a> {
 
 pub(super) fn list(app: &App, query: Option<&str>) -> Result<HttpResponse, ApiError> {
     let paging = Paging::from_query(query)?;
-    Ok(app.engine.with_state(|store| {
+    Ok(app.with_state(|store| {
         let articles = store.articles();
         let items = articles.page(paging.offset, paging.limit).collect();
         let page =
@@ -32,5 +32,5 @@ pub(super) fn list(app: &App, query: Option<&str>) -> Result<HttpResponse, ApiEr
 }
 
 pub(super) fn get(app: &App, id: u64) -> Result<HttpResponse, ApiError> {
-    app.engine.with_state(|store| Ok(response::json(StatusCode::OK, lookup::article(store, id)?)))
+    app.with_state(|store| Ok(response::json(StatusCode::OK, lookup::article(store, id)?)))
 }

@@ -18,7 +18,7 @@ struct Comments<'a> {
 }
 
 pub(super) fn list(app: &App, article_id: u64) -> Result<HttpResponse, ApiError> {
-    app.engine.with_state(|store| {
+    app.with_state(|store| {
         lookup::article(store, article_id)?;
         let items: Vec<_> = store.comments_of(article_id).collect();
         Ok(response::json(StatusCode::OK, &Comments { total: items.len(), items }))

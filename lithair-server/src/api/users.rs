@@ -10,5 +10,5 @@ use crate::{
 };
 
 pub(super) fn get(app: &App, id: u64) -> Result<HttpResponse, ApiError> {
-    app.engine.with_state(|store| Ok(response::json(StatusCode::OK, lookup::user(store, id)?)))
+    app.with_state(|store| Ok(response::json(StatusCode::OK, lookup::user(store, id)?)))
 }
