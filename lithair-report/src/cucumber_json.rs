@@ -2,7 +2,7 @@
 //!
 //! Read leniently: every field the report does not need may be missing, so a file written by
 //! another Cucumber implementation, or a truncated run, still gives a report. The format has
-//! no feature descriptions and no data tables; [`crate::source`] takes those from the
+//! no feature descriptions and no data tables; `source.rs` takes those from the
 //! `.feature` files themselves.
 
 use serde::Deserialize;
