@@ -35,6 +35,9 @@ const ANNOUNCEMENT: &str = "lithair-server listening on http://";
 /// How to start a server.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
+    /// `--bind` for the client API; `None` picks a free port. A cluster node needs a fixed
+    /// one: its address is in the cluster's membership, where followers redirect clients.
+    pub bind: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// The server's stderr (its logs) is appended here, across restarts.
     pub log_file: PathBuf,
@@ -76,6 +79,16 @@ impl std::error::Error for StartFailure {}
 impl ServerProcess {
     /// Start a server and wait until `/health` answers 200.
     pub async fn start(spec: &ServerSpec) -> Result<ServerProcess, StartFailure> {
+        Self::start_until(spec, "/health").await
+    }
+
+    /// Start a cluster node and wait until `/cluster/status` answers 200: a node is ready
+    /// before the cluster has a leader, when its `/health` cannot promise writes yet.
+    pub async fn start_node(spec: &ServerSpec) -> Result<ServerProcess, StartFailure> {
+        Self::start_until(spec, "/cluster/status").await
+    }
+
+    async fn start_until(spec: &ServerSpec, ready: &str) -> Result<ServerProcess, StartFailure> {
         let failure = |status, reason: String| StartFailure {
             status,
             reason,
@@ -90,7 +103,7 @@ impl ServerProcess {
             }
         };
         let mut server = ServerProcess { child, addr };
-        if let Err(reason) = server.wait_healthy().await {
+        if let Err(reason) = server.wait_ready(ready).await {
             let status = server.child.try_wait().ok().flatten();
             return Err(failure(status, reason));
         }
@@ -114,7 +127,7 @@ impl ServerProcess {
         self.child.try_wait().ok().flatten()
     }
 
-    async fn wait_healthy(&mut self) -> Result<(), String> {
+    async fn wait_ready(&mut self, path: &str) -> Result<(), String> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
@@ -122,12 +135,12 @@ impl ServerProcess {
         let deadline = Instant::now() + HEALTH_DEADLINE;
         loop {
             if let Some(status) = self.exited() {
-                return Err(format!("exited while waiting for /health ({status})"));
+                return Err(format!("exited while waiting for {path} ({status})"));
             }
-            let last = match client.get(self.url("/health")).send().await {
+            let last = match client.get(self.url(path)).send().await {
                 Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) => format!("/health answered {}", response.status()),
-                Err(err) => format!("/health failed: {err}"),
+                Ok(response) => format!("{path} answered {}", response.status()),
+                Err(err) => format!("{path} failed: {err}"),
             };
             if Instant::now() > deadline {
                 return Err(format!("not healthy within {HEALTH_DEADLINE:?}; last: {last}"));
@@ -157,6 +170,16 @@ impl ServerProcess {
         Ok(status)
     }
 
+    /// Freeze the process (SIGSTOP): to its peers and clients it looks dead, but its sockets
+    /// stay open and it resumes where it stopped.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGSTOP)
+    }
+
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGCONT)
+    }
+
     fn signal(&self, signal: libc::c_int) -> anyhow::Result<()> {
         let pid = self.child.id().context("the server has already exited")?;
         // SAFETY: kill(2) on our own child's pid; it has not been reaped, so the pid is its.
@@ -181,9 +204,10 @@ pub async fn start_expecting_refusal(spec: &ServerSpec) -> anyhow::Result<(ExitS
 
 fn spawn(spec: &ServerSpec) -> anyhow::Result<Child> {
     let binary = server_binary()?;
+    let bind = spec.bind.map_or_else(|| "127.0.0.1:0".to_string(), |addr| addr.to_string());
     let args = [
         "--bind".to_string(),
-        "127.0.0.1:0".to_string(),
+        bind,
         "--data-dir".to_string(),
         spec.data_dir.display().to_string(),
     ]

@@ -160,6 +160,7 @@ fn take_turns(
 /// A fresh server in `mode`, named `label` (its data dir and log under `work`).
 pub async fn start(work: &Path, label: &str, mode: &str) -> anyhow::Result<ServerProcess> {
     let spec = ServerSpec {
+        bind: None,
         data_dir: work.join(label),
         log_file: work.join(format!("{label}.log")),
         args: ["--durability", mode, "--log-level", "warn"].map(String::from).to_vec(),

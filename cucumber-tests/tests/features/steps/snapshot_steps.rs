@@ -144,6 +144,7 @@ async fn restore_each_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
         fs::copy(world.server.log_path(), alone.join("events.raftlog"))?;
         fs::copy(&snapshot, alone.join(snapshot.file_name().context("a file name")?))?;
         let spec = ServerSpec {
+            bind: None,
             data_dir: alone.clone(),
             log_file: alone.join("server.log"),
             args: Vec::new(),
