@@ -5,6 +5,7 @@
 //! - [`process`]: that server as a child process (start, health, SIGTERM, SIGKILL);
 //! - [`model`]: articles (and their checksum), users and comments, as the harness expects them;
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
+//! - [`seed`]: the run's one seed (`LITHAIR_SEED`) and the random streams derived from it;
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
 //! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
 //!   matches none;
@@ -14,6 +15,7 @@ pub mod binary;
 pub mod model;
 pub mod process;
 pub mod raftlog;
+pub mod seed;
 pub mod snapfile;
 pub mod suggest;
 pub mod workloads;
