@@ -30,7 +30,7 @@ use crate::{
 /// Leaders send a heartbeat this often (ms); it is also every append's RPC timeout in openraft.
 pub const HEARTBEAT_MS: u64 = 150;
 /// A follower that hears no leader for a random time in this range (ms) starts an election.
-pub const ELECTION_TIMEOUT_MS: (u64, u64) = (750, 1500);
+pub const ELECTION_TIMEOUT_MS: (u64, u64) = (400, 700);
 
 /// Where a node's identity is kept in its data directory.
 pub const IDENTITY_FILE: &str = "node.json";
