@@ -20,7 +20,20 @@ pub mod proposer;
 pub mod read_barrier;
 pub mod status;
 pub mod types;
-pub mod wire;
 
+mod durable;
+pub mod log_store;
+pub mod record;
+mod scan;
+mod snapshot;
+pub mod state_machine;
+pub mod storage;
+pub mod wire;
+mod writer;
+
+pub use log_store::LogStore;
 pub use node::{ClusterNode, NodeConfig, StartError};
+pub use state_machine::{Precondition, StateMachine, StateReader};
+pub use storage::{OpenError, open_storage};
 pub use types::{Applied, Node, NodeId, RaftEvent, TypeConfig};
+pub use writer::WriterStats;

@@ -14,13 +14,13 @@ const LOCK_FILE_NAME: &str = "LOCK";
 /// An open, exclusively locked data directory. The lock is released when this is dropped
 /// (or the process dies: it is an `flock`, not a marker file).
 #[derive(Debug)]
-pub(crate) struct DataDir {
+pub struct DataDir {
     path: PathBuf,
     _lock: File,
 }
 
 impl DataDir {
-    pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
         let dir_error = |source| OpenError::DataDir { path: path.to_owned(), source };
         fs::create_dir_all(path).map_err(dir_error)?;
         let lock = File::options()
@@ -39,17 +39,17 @@ impl DataDir {
         Ok(DataDir { path: path.to_owned(), _lock: lock })
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub(crate) fn file(&self, name: &str) -> PathBuf {
+    pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
     /// Make the directory's entries durable: needed after creating or renaming a file in it,
     /// or the file itself can vanish in a power loss even though its contents were synced.
-    pub(crate) fn sync(&self) -> io::Result<()> {
+    pub fn sync(&self) -> io::Result<()> {
         File::open(&self.path)?.sync_all()
     }
 }

@@ -31,10 +31,12 @@ mod recovery;
 mod snapshot;
 mod writer;
 
+pub use data_dir::DataDir;
 pub use durability::Durability;
 pub use engine::{EngineConfig, EngineStats, Recovery, StateEngine};
 pub use error::{CommitError, Damage, EngineError, OpenError};
 pub use event::{Committed, Event};
+pub use record::verify_checksum;
 
 /// Name of the log file inside the data directory.
 pub const LOG_FILE_NAME: &str = "events.raftlog";

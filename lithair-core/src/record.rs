@@ -102,7 +102,9 @@ fn push_hex(out: &mut Vec<u8>, value: u32) {
 }
 
 /// Check a complete line (without its line feed) against its CRC, and return the CRC.
-pub(crate) fn verify_checksum(line: &[u8]) -> Result<u32, Damage> {
+///
+/// Public because version 2 of the log (`lithair-cluster`) keeps the same checksum rule.
+pub fn verify_checksum(line: &[u8]) -> Result<u32, Damage> {
     let Some(body_len) = line.len().checked_sub(CRC_TRAILER_LEN).filter(|&len| len > 0) else {
         return Err(Damage::NoChecksum);
     };
