@@ -29,3 +29,49 @@ impl Event for Note {
         }
     }
 }
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
+
+use lithair_cluster::{LogStore, NodeId, RaftEvent, StateMachine, TypeConfig, open_storage};
+use lithair_core::Durability;
+use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, Membership};
+use serde_json::value::RawValue;
+
+pub fn log_id(term: u64, node: u64, index: u64) -> LogId<NodeId> {
+    LogId::new(CommittedLeaderId::new(term, node), index)
+}
+
+/// An application entry: a note written by the leader `node` of `term`.
+pub fn note(term: u64, node: u64, index: u64, text: &str) -> Entry<TypeConfig> {
+    let data = serde_json::to_string(&serde_json::json!({ "text": text })).unwrap();
+    Entry {
+        log_id: log_id(term, node, index),
+        payload: EntryPayload::Normal(RaftEvent {
+            ts: 1_000 + index,
+            event_type: "Written".into(),
+            data: RawValue::from_string(data).unwrap(),
+        }),
+    }
+}
+
+/// The first entry of a cluster's log: node 1 alone.
+pub fn initial_membership() -> Entry<TypeConfig> {
+    let nodes = [(
+        1,
+        lithair_cluster::Node { peer: "127.0.0.1:7001".into(), api: "127.0.0.1:8001".into() },
+    )];
+    Entry {
+        log_id: log_id(0, 0, 0),
+        payload: EntryPayload::Membership(Membership::new(
+            vec![BTreeSet::from([1])],
+            BTreeMap::from(nodes),
+        )),
+    }
+}
+
+pub async fn open(dir: &Path) -> (LogStore, StateMachine<Note>) {
+    open_storage::<Note>(dir, Durability::Fsync).await.expect("the storage opens")
+}
