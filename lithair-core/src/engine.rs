@@ -23,7 +23,7 @@ use tokio::{
 use crate::{
     CommitError, Committed, Damage, Durability, EngineError, Event, LOG_FILE_NAME, OpenError,
     data_dir::DataDir,
-    group_commit::GroupCommit,
+    group_commit::{Background, Caller, GroupCommit, Plan},
     log::LogFile,
     recovery::{self, Start},
     snapshot::{self, SnapshotWriter},
@@ -98,7 +98,7 @@ pub struct StateEngine<E: Event> {
 
 struct Shared<E: Event> {
     state: Arc<RwLock<E::State>>,
-    commits: GroupCommit<E>,
+    commits: GroupCommit<Writer<E>>,
     stats: Arc<Stats>,
     durability: Durability,
     recovery: Recovery,
@@ -272,34 +272,36 @@ impl<E: Event> StateEngine<E> {
     /// 22,000–30,000 now.
     ///
     /// Outside a tokio runtime the committer leads until the queue is empty.
+    ///
+    /// The policy itself is [`Plan::new`], a pure function tested as a table; the hand-over it
+    /// drives is model-checked (`group_commit.rs`). What is left here is tokio's part.
     fn lead(&self, proposal: Box<dyn Proposal<E>>, alone: bool) {
         let commits = &self.shared.commits;
-        match Handle::try_current() {
-            Ok(runtime) if self.shared.durability == Durability::Fsync => {
-                let left = if !alone {
-                    commits.push(proposal);
-                    true
-                } else if runtime.runtime_flavor() == RuntimeFlavor::MultiThread {
-                    tokio::task::block_in_place(|| commits.submit(proposal))
-                } else {
-                    // A current-thread runtime has no other thread to hand its tasks to.
-                    commits.submit(proposal)
-                };
-                if left && commits.claim_background() {
-                    let shared = Arc::clone(&self.shared);
-                    runtime.spawn_blocking(move || shared.commits.lead_in_background());
-                }
+        let runtime = Handle::try_current().ok();
+        let caller = match &runtime {
+            None => Caller::Thread,
+            Some(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                Caller::MultiThreadWorker
             }
-            Ok(runtime) => {
-                commits.push(proposal);
-                if commits.claim_background() {
-                    runtime.spawn(lead_after_ready_tasks(Arc::clone(&self.shared)));
-                }
+            // A current-thread runtime has no other thread to hand its tasks to.
+            Some(_) => Caller::CurrentThreadWorker,
+        };
+        let plan = Plan::new(self.shared.durability, caller, alone);
+        let background = match plan {
+            Plan::LeadOnce { block_in_place: true } => {
+                tokio::task::block_in_place(|| commits.dispatch(proposal, plan))
             }
-            Err(_) => {
-                if commits.submit(proposal) {
-                    while commits.lead() {}
-                }
+            _ => commits.dispatch(proposal, plan),
+        };
+        // A background leader is only ever planned for a caller inside a runtime.
+        let (Some(background), Some(runtime)) = (background, runtime) else { return };
+        let shared = Arc::clone(&self.shared);
+        match background {
+            Background::BlockingPool => {
+                runtime.spawn_blocking(move || shared.commits.lead_in_background());
+            }
+            Background::YieldingTask => {
+                runtime.spawn(lead_after_ready_tasks(shared));
             }
         }
     }
@@ -369,7 +371,7 @@ where
 async fn lead_after_ready_tasks<E: Event>(shared: Arc<Shared<E>>) {
     loop {
         tokio::task::yield_now().await;
-        if !shared.commits.lead() && !shared.commits.release_background() {
+        if !shared.commits.lead_gathered() {
             return;
         }
     }

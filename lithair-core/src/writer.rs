@@ -45,6 +45,9 @@ use crate::{
     snapshot::{self, SnapshotWriter},
 };
 
+#[cfg(test)]
+mod tests;
+
 /// A commit request as the writer sees it, whatever the caller's rejection type: a decision to
 /// run against the head state, and a way to answer the caller (`engine.rs` implements it).
 pub(crate) trait Proposal<E: Event>: Send {
