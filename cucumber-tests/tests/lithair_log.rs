@@ -84,3 +84,58 @@ fn an_unreadable_file_is_exit_code_2() {
         .expect("run lithair-log");
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// A cluster node's log (docs/raftlog.md, version 2): membership, a blank per term, two events.
+fn v2_log() -> Vec<u8> {
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    let membership = json(
+        r#"{"configs":[[1,2,3]],"nodes":{"1":{"peer":"a:1","api":"a:2"},"2":{"peer":"b:1","api":"b:2"},"3":{"peer":"c:1","api":"c:2"}}}"#,
+    );
+    let user = json(r#"{"id":0,"name":"Ada","email":"ada@example.com"}"#);
+    let article = json(
+        r#"{"id":0,"title":"Hello","content":"First post","author_id":null,"checksum":"304ac0d5"}"#,
+    );
+    let t = 1_795_780_800_000_000;
+    [
+        encode::record_v2(0, 0, 0, 0, "raft.Membership", Some(&membership)),
+        encode::record_v2::<()>(1, 1, 2, 0, "raft.Blank", None),
+        encode::record_v2(2, 1, 2, t, "UserCreated", Some(&user)),
+        encode::record_v2::<()>(3, 3, 1, 0, "raft.Blank", None),
+        encode::record_v2(4, 3, 1, t - 7, "ArticleCreated", Some(&article)),
+    ]
+    .concat()
+}
+
+#[test]
+fn a_v2_log_is_dumped_with_its_log_ids_and_its_raft_entries_counted() {
+    let (status, dump) = lithair_log("dump", &v2_log());
+    assert_eq!(status, 0, "{dump}");
+    let lines: Vec<&str> = dump.lines().filter(|line| line.contains(" seq ")).collect();
+    assert_eq!(lines.len(), 5, "{dump}");
+    assert!(lines[1].trim_start().ends_with("seq 1 term 1 node 2 raft.Blank"), "{dump}");
+    assert!(lines[4].contains("seq 4 term 3 node 1 2026-11-"), "{dump}");
+    assert!(lines[4].contains(r#"ArticleCreated {"author_id":null"#), "{dump}");
+
+    let (status, stats) = lithair_log("stats", &v2_log());
+    assert_eq!(status, 0, "{stats}");
+    for expected in [
+        "version  2",
+        "records  5",
+        "seq      0 ..= 4",
+        "raft     3 entries, 2 events",
+        "terms    0 ..= 3",
+        "leader   term 1 node 2 from seq 1",
+        "leader   term 3 node 1 from seq 3",
+        "       2 raft.Blank",
+    ] {
+        assert!(stats.contains(expected), "expected {expected:?} in {stats}");
+    }
+    // The article's ts is 7 µs before the user's (another leader's clock): the range says so.
+    let range = "time     2026-11-27T11:59:59.999993Z ..= 2026-11-27T12:00:00.000000Z";
+    assert!(stats.contains(range), "{stats}");
+
+    let torn = &v2_log()[..v2_log().len() - 9];
+    let (status, verify) = lithair_log("verify", torn);
+    assert_eq!(status, 3, "{verify}");
+    assert!(verify.contains("after seq 3"), "{verify}");
+}

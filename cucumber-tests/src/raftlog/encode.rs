@@ -30,6 +30,31 @@ pub fn record_without_data(seq: u64, ts: u64, event_type: &str) -> Vec<u8> {
     seal(&head(seq, ts, event_type))
 }
 
+/// One version-2 record (docs/raftlog.md, "Version 2"), line feed included:
+/// `{"seq":…,"term":…,"node":…,"ts":…,"type":"…","data":…,"crc":"hhhhhhhh"}\n`, without
+/// `data` when it is `None` (a `raft.Blank`).
+///
+/// # Panics
+/// If `data` cannot be written as JSON: a bug in the caller.
+pub fn record_v2<T: Serialize + ?Sized>(
+    seq: u64,
+    term: u64,
+    node: u64,
+    ts: u64,
+    event_type: &str,
+    data: Option<&T>,
+) -> Vec<u8> {
+    let event_type = serde_json::to_string(event_type).expect("a string serializes");
+    let mut text = format!(
+        "{{\"seq\":{seq},\"term\":{term},\"node\":{node},\"ts\":{ts},\"type\":{event_type}"
+    );
+    if let Some(data) = data {
+        let data = serde_json::to_string(data).expect("event data serializes to JSON");
+        text.push_str(&format!(",\"data\":{data}"));
+    }
+    seal(&text)
+}
+
 /// Closes the text of a record — everything from `{` up to the checksum trailer — with the
 /// trailer and a line feed. For writing records whose text is deliberately unusual (fields
 /// missing or reordered, wrong types), which [`record`] cannot produce.
@@ -83,6 +108,28 @@ mod tests {
         let crc = crc32_by_the_book(b"{\"seq\":1");
         assert_eq!(text, format!("{{\"seq\":1,\"crc\":\"{crc:08x}\"}}\n"));
         assert_eq!(line.len() - 1 - "{\"seq\":1".len(), TRAILER_LEN);
+    }
+
+    #[test]
+    fn the_documented_v2_examples_are_encoded_byte_for_byte() {
+        // docs/raftlog.md's v2 examples, with the checksums Python's zlib.crc32 gives.
+        let membership = serde_json::json!({"configs": [[1, 2, 3]], "nodes": {
+            "1": {"api": "127.0.1.1:8001", "peer": "127.0.1.1:7001"},
+        }});
+        let line = record_v2(0, 0, 0, 0, "raft.Membership", Some(&membership));
+        let expected = concat!(
+            r#"{"seq":0,"term":0,"node":0,"ts":0,"type":"raft.Membership","data":{"configs":"#,
+            r#"[[1,2,3]],"nodes":{"1":{"api":"127.0.1.1:8001","peer":"127.0.1.1:7001"}}},"#,
+            r#""crc":"bf8f8428"}"#,
+            "\n"
+        );
+        assert_eq!(String::from_utf8(line).unwrap(), expected);
+        let blank = record_v2::<()>(1, 1, 2, 0, "raft.Blank", None);
+        let expected = concat!(
+            r#"{"seq":1,"term":1,"node":2,"ts":0,"type":"raft.Blank","crc":"c47734fd"}"#,
+            "\n"
+        );
+        assert_eq!(String::from_utf8(blank).unwrap(), expected);
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! the one a parse of the whole file gives. A file that no longer begins with the checked
 //! bytes is parsed whole. Parsing 200 power cuts' worth of log 200 times over was most of a
 //! long power-cut scenario's time.
+//!
+//! A cluster's log (version 2) is not append-only: Raft may cut an uncommitted suffix and write
+//! other records in its place. The prefix's length and CRC32 see that (the file is shorter, or
+//! its bytes differ), so such a file is parsed whole too.
 
 use std::{fs, io, path::Path};
 
@@ -95,5 +99,25 @@ mod tests {
 
         // Shorter than what was checked: parsed whole, and fine if it is a valid prefix.
         assert_eq!(growing.check_bytes(&records(1, 2)), Ok(()));
+    }
+
+    #[test]
+    fn a_v2_suffix_that_raft_replaced_is_parsed_again() {
+        let entry = |seq, term| encode::record_v2(seq, term, 1, 0, "Noted", Some(&seq));
+        let mut growing = GrowingLog::default();
+        let mut bytes: Vec<u8> = (0..5).flat_map(|seq| entry(seq, 1)).collect();
+        assert_eq!(growing.check_bytes(&bytes), Ok(()));
+        // Seq 3 and 4 were not committed; a new leader of term 2 replaced them, and more.
+        let cut = bytes.len() - entry(3, 1).len() - entry(4, 1).len();
+        bytes.truncate(cut);
+        bytes.extend((3..7).flat_map(|seq| entry(seq, 2)));
+        assert_eq!(growing.check_bytes(&bytes), Ok(()));
+        assert_eq!(growing.checked.as_ref().map(|c| (c.last.seq, c.last.leader)), {
+            Some((6, Some(crate::raftlog::Leader { term: 2, node: 1 })))
+        });
+        // And a term that goes back after the replaced suffix is still caught.
+        bytes.extend(entry(7, 1));
+        assert!(growing.check_bytes(&bytes).is_err());
+        assert_eq!(growing.check_bytes(&bytes), RaftLog::parse(&bytes).verify());
     }
 }

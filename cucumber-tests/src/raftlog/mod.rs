@@ -7,7 +7,8 @@
 //! One job per file:
 //!
 //! - `read`: splitting the file into records and validating them (line feed, checksum, JSON
-//!   fields, gapless `seq`, strictly increasing `ts`), keeping the valid prefix, and classifying
+//!   fields, gapless `seq`, strictly increasing `ts` in version 1, leaders that never go back
+//!   and well-formed `raft.*` entries in version 2), keeping the valid prefix, and classifying
 //!   the first invalid record as a torn tail or as corruption, exactly as the document does;
 //! - `replay`: replaying Lithair's events into articles, users and comments (the types of
 //!   [`crate::model`]), reporting anything a correct server could never have written;
@@ -24,5 +25,7 @@ mod replay;
 mod sample;
 
 pub use growing::GrowingLog;
-pub use read::{Health, RaftLog, Record};
+pub use read::{
+    Health, Leader, RAFT_BLANK, RAFT_MEMBERSHIP, RAFT_PREFIX, RaftLog, Record, Version,
+};
 pub use replay::Replay;

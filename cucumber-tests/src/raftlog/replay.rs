@@ -1,14 +1,15 @@
 //! The independent replay of Lithair's domain: the events of docs/raftlog.md ("Lithair's
 //! events") applied in log order to articles, users and comments, reporting anything a correct
 //! server could never have written (a reused id, an update of a deleted article, a comment by
-//! nobody, a wrong article checksum, …).
+//! nobody, a wrong article checksum, …). In a version-2 log, Raft's own entries (`raft.Blank`,
+//! `raft.Membership`) are passed over: they carry no data of Lithair's.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::read::{RaftLog, Record};
+use super::read::{RAFT_BLANK, RAFT_MEMBERSHIP, RaftLog, Record};
 use crate::model::{Article, Comment, User, article_checksum};
 
 impl RaftLog {
@@ -172,6 +173,11 @@ struct Replayer {
 
 impl Replayer {
     fn apply(&mut self, record: &Record) {
+        // Raft's own entries of a version-2 log are not Lithair's events; any other `raft.*`
+        // name is an unknown type and reported as such.
+        if record.is_raft() && [RAFT_BLANK, RAFT_MEMBERSHIP].contains(&record.event_type.as_str()) {
+            return;
+        }
         let problems = match Event::decode(record) {
             Ok(event) => self.apply_event(record.seq, event),
             Err(problem) => vec![problem],

@@ -155,3 +155,26 @@ fn replay_reports_missing_fields_and_unknown_events_but_ignores_unknown_fields()
     assert_eq!(replay.problems.len(), 3, "{problems}");
     assert_eq!(replay.articles[&0].title, "Hello");
 }
+
+#[test]
+fn a_v2_log_replays_its_events_and_passes_over_raft_entries() {
+    use crate::raftlog::encode::record_v2;
+    let membership = json!({"configs": [[1]], "nodes": {"1": {"peer": "a:1", "api": "a:2"}}});
+    let bytes = [
+        record_v2(0, 0, 0, 0, "raft.Membership", Some(&membership)),
+        record_v2::<()>(1, 1, 1, 0, "raft.Blank", None),
+        record_v2(2, 1, 1, T0, "UserCreated", Some(&user_created(0, "ada"))),
+        record_v2::<()>(3, 2, 1, 0, "raft.Blank", None),
+        // The leader's clock went back at the change of term: a label, not an order.
+        record_v2(4, 2, 1, T0 - 5, "ArticleCreated", Some(&article_created(0, "Hi", "x", Some(0)))),
+        record_v2(5, 2, 1, 0, "raft.Unheard", Some(&json!({}))),
+    ]
+    .concat();
+    let log = RaftLog::parse(&bytes);
+    assert_eq!(log.verify(), Ok(()));
+    let replay = log.replay();
+    assert_eq!((replay.users[&0].name.as_str(), replay.articles[&0].title.as_str()), ("ada", "Hi"));
+    // Only the reserved type nobody defined is a problem.
+    assert_eq!(replay.problems.len(), 1, "{:?}", replay.problems);
+    assert!(replay.problems[0].contains("unknown event type \"raft.Unheard\""));
+}
