@@ -510,8 +510,8 @@ async fn snapshots_durable(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 /// Seeds for cut timing and torn pages, taken from the clock: different at each run. They are
-/// printed for the record, but nothing reads one back, so a failed run cannot be replayed
-/// from them.
+/// printed for the record, but nothing reads one back: unlike the choices drawn from the run's
+/// seed (`LITHAIR_SEED`, `cucumber_tests::seed`), a power-cut run cannot be replayed yet.
 struct Seeds(u64);
 
 impl Seeds {
