@@ -273,3 +273,21 @@ fn a_v2_log_continues_from_a_previous_record_as_a_whole_parse_would() {
     };
     assert!(reason.contains("a version-1 record"), "{reason}");
 }
+
+/// Lines the cluster's own writer is pinned to produce (lithair-cluster's golden records),
+/// copied here as text: two independent readings of the document must agree on them.
+#[test]
+fn the_cluster_writers_golden_lines_read_clean() {
+    let lines = [
+        r#"{"seq":0,"term":0,"node":0,"ts":0,"type":"raft.Membership","data":{"configs":[[1,2]],"nodes":{"1":{"peer":"127.0.1.1:7001","api":"127.0.1.1:8001"},"2":{"peer":"127.0.1.2:7001","api":"127.0.1.2:8001"}}},"crc":"5eeddf0d"}"#,
+        r#"{"seq":1,"term":1,"node":2,"ts":0,"type":"raft.Blank","crc":"c47734fd"}"#,
+        r#"{"seq":2,"term":1,"node":2,"ts":1795780800000000,"type":"ArticleCreated","data":{"id":0,"title":"Hello \"you\"","content":"é\n✓","author_id":null,"checksum":"304ac0d5"},"crc":"5160cbd0"}"#,
+    ];
+    let bytes: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    let log = RaftLog::parse(bytes.as_bytes());
+    assert_eq!(log.health(), Health::Clean);
+    let ids: Vec<_> =
+        log.records().iter().map(|r| (r.seq, r.leader.map(|l| (l.term, l.node)))).collect();
+    assert_eq!(ids, [(0, Some((0, 0))), (1, Some((1, 2))), (2, Some((1, 2)))]);
+    assert_eq!(log.records()[2].data["content"], "é\n✓");
+}
