@@ -10,7 +10,7 @@
 //! unknown create nobody saw, title unknown) or the writer's position + [`FIRST_VALUE`]. An id is
 //! never reused, so a create needs `NEVER` and a deleted article cannot come back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::history::{ArticleId, Entry, History, Op, Outcome, Ret};
 use crate::verdict::{Verdict, ViolationKind};
@@ -91,6 +91,8 @@ impl KeyOp {
 pub(crate) struct Resolved {
     writers: HashMap<String, usize>,
     pub create_key: HashMap<usize, ArticleId>,
+    /// Writes whose value someone saw.
+    seen: HashSet<usize>,
 }
 
 impl Resolved {
@@ -120,7 +122,7 @@ impl Resolved {
                 create_key.insert(i, id);
             }
         }
-        Ok(Resolved { writers, create_key })
+        Ok(Resolved { writers, create_key, seen: HashSet::new() })
     }
 
     /// The write that produced `title`, seen in article `article` by the operations `seen_by`
@@ -179,6 +181,7 @@ impl Resolved {
                 ops,
             ));
         }
+        self.seen.insert(w);
         Ok(w)
     }
 
@@ -238,6 +241,12 @@ pub(crate) fn split(
                     continue;
                 }
             },
+            // An update in doubt whose title nobody read can only get in the way: between it
+            // and the next write no read could succeed. Leaving it out loses no explanation
+            // and spares the search a subset of such updates per state.
+            Op::Update { .. } if e.outcome == Outcome::Unknown && !resolved.seen.contains(&i) => {
+                continue;
+            }
             Op::Update { article, .. } => (*article, Input::Update(Resolved::state_of(i), found)),
             Op::Delete { article } => (*article, Input::Delete(found)),
             _ => continue,
@@ -261,6 +270,15 @@ pub(crate) fn split(
     }
     for ops in keys.values_mut() {
         ops.sort_by_key(|o| (o.call, o.entry));
+        // An article is deleted once for good, so of its deletes in doubt only the earliest
+        // matters: it can stand in for any other, at the same point.
+        let mut first_doubtful_delete = true;
+        ops.retain(|o| {
+            if o.input != Input::Delete(None) {
+                return true;
+            }
+            std::mem::replace(&mut first_doubtful_delete, false)
+        });
     }
     Ok(keys)
 }
