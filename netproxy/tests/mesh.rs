@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Echo, PROMPT};
 use netproxy::{Mesh, Mode, PartitionError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,7 +21,11 @@ async fn cluster(nodes: u8) -> (Vec<Echo>, Mesh) {
     (echoes, mesh)
 }
 
-/// Which node answers a ping sent from `from` to `to`, or `None` if none does in time.
+/// How long a probe waits for an answer before it calls the link cut. Probes run at once, so
+/// a matrix costs one of these; long enough that a loaded machine is not taken for a cut.
+const PROBE: Duration = Duration::from_secs(1);
+
+/// Which node answers a ping sent through the link at `addr`, or `None` if none does in time.
 async fn answer(addr: std::net::SocketAddr) -> Option<u8> {
     let attempt = async {
         let mut stream = TcpStream::connect(addr).await.ok()?;
@@ -28,7 +34,7 @@ async fn answer(addr: std::net::SocketAddr) -> Option<u8> {
         stream.read_exact(&mut reply).await.ok()?;
         (&reply[1..] == b"ping").then_some(reply[0])
     };
-    tokio::time::timeout(common::SILENCE, attempt).await.ok().flatten()
+    tokio::time::timeout(PROBE, attempt).await.ok().flatten()
 }
 
 /// The reachability matrix, every link probed at once.
