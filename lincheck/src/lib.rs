@@ -15,6 +15,22 @@
 //! Each checker is a pure function returning a [`Verdict`] whose violations name the operations
 //! that prove them; [`Verdict::report`] prints that part of the history. Nothing here talks to
 //! a cluster, so every checker is tested on histories written by hand (`tests/corpus/`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use lincheck::{Op, Recorder, Ret, Verdict, check_linearizable};
+//!
+//! let rec = Recorder::new(); // clone it into each client task
+//! let create = rec.invoke(1, Op::Create { title: "t1".into() });
+//! create.ok(Some(2), Ret::Created(1)); // served by node 2, which assigned id 1
+//! let read = rec.invoke(2, Op::Read { article: 1 });
+//! read.ok(Some(3), Ret::Value("t0".into())); // a title nobody wrote
+//!
+//! let history = rec.history();
+//! let verdict = check_linearizable(&history, Duration::from_secs(60));
+//! assert!(matches!(verdict, Verdict::Violation(_)));
+//! println!("{}", verdict.report(&history)); // the verdict and the operations proving it
+//! ```
 
 #![forbid(unsafe_code)]
 
