@@ -21,8 +21,9 @@ use crate::history::History;
 use crate::register::{self, FIRST_VALUE, Input, KeyOp, Resolved, State};
 use crate::verdict::{Verdict, ViolationKind};
 
-/// Checks `history`'s article operations (comments are the list checker's) for
-/// linearizability, giving up as `Inconclusive` after `time_limit`.
+/// Checks `history`'s article operations for linearizability, giving up as `Inconclusive`
+/// after `time_limit`. Comment lists are the list checker's; here an acknowledged comment
+/// operation only says whether its article existed.
 pub fn check_linearizable(history: &History, time_limit: Duration) -> Verdict {
     let deadline = Instant::now() + time_limit;
     let mut resolved = match Resolved::new(history) {

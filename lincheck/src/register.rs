@@ -32,6 +32,8 @@ pub(crate) enum Input {
     Create(State),
     /// `None`: the read answered 404.
     Read(Option<State>),
+    /// A comment operation's answer says only whether the article existed.
+    Exists(bool),
     Update(State, Option<bool>),
     Delete(Option<bool>),
 }
@@ -40,13 +42,19 @@ impl Input {
     /// Whether the operation leaves the state as it found it (so dropping it from a history can
     /// only make the history easier to explain).
     pub(crate) fn is_observation(self) -> bool {
-        matches!(self, Input::Read(_) | Input::Update(_, Some(false)) | Input::Delete(Some(false)))
+        matches!(
+            self,
+            Input::Read(_)
+                | Input::Exists(_)
+                | Input::Update(_, Some(false))
+                | Input::Delete(Some(false))
+        )
     }
 
     /// The same operation with its answer forgotten, as if it were still open.
     pub(crate) fn forget_answer(self) -> Option<Input> {
         match self {
-            Input::Read(_) => None,
+            Input::Read(_) | Input::Exists(_) => None,
             Input::Update(v, _) => Some(Input::Update(v, None)),
             Input::Delete(_) => Some(Input::Delete(None)),
             c @ Input::Create(_) => Some(c),
@@ -60,6 +68,7 @@ pub(crate) fn step(state: State, input: Input) -> Option<State> {
     match input {
         Input::Create(v) => (state == NEVER).then_some(v),
         Input::Read(None) => (!present(state)).then_some(state),
+        Input::Exists(e) => (present(state) == e).then_some(state),
         Input::Read(Some(v)) => (state == v).then_some(state),
         Input::Update(v, Some(true)) => present(state).then_some(v),
         Input::Update(_, Some(false)) | Input::Delete(Some(false)) => {
@@ -249,6 +258,13 @@ pub(crate) fn split(
             }
             Op::Update { article, .. } => (*article, Input::Update(Resolved::state_of(i), found)),
             Op::Delete { article } => (*article, Input::Delete(found)),
+            // Comments are the list checker's, but an acknowledged comment operation also
+            // says whether its article existed then.
+            Op::Append { article, .. } | Op::ReadComments { article }
+                if e.outcome == Outcome::Ok =>
+            {
+                (*article, Input::Exists(e.ret != Some(Ret::Absent)))
+            }
             _ => continue,
         };
         keys.entry(article).or_default().push(key_op(i, input));
@@ -301,5 +317,8 @@ mod tests {
         assert_eq!(step(v, Input::Delete(Some(true))), Some(GONE));
         assert_eq!(step(v, Input::Delete(Some(false))), None);
         assert_eq!(step(HIDDEN, Input::Delete(None)), Some(GONE));
+        assert_eq!(step(HIDDEN, Input::Exists(true)), Some(HIDDEN));
+        assert_eq!(step(GONE, Input::Exists(true)), None);
+        assert_eq!(step(NEVER, Input::Exists(false)), Some(NEVER));
     }
 }
