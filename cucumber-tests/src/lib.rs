@@ -2,6 +2,7 @@
 //! `lithair-server` and to check what it wrote.
 //!
 //! - [`binary`]: the `lithair-server` executable under test, built by cargo if needed;
+//! - [`cluster`]: a cluster of real servers on loopback, its clients, and the faults done to it;
 //! - [`process`]: that server as a child process (start, health, SIGTERM, SIGKILL);
 //! - [`model`]: articles (and their checksum), users and comments, as the harness expects them;
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
@@ -12,6 +13,7 @@
 //! - [`workloads`]: what the [`loadgen`] crate sends to Lithair, and how answers are judged.
 
 pub mod binary;
+pub mod cluster;
 pub mod model;
 pub mod process;
 pub mod raftlog;

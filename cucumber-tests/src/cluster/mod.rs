@@ -1,0 +1,276 @@
+//! A Lithair cluster made of real `lithair-server` processes on loopback, and the faults the
+//! harness can inflict on it (Jepsen calls that part the *nemesis*).
+//!
+//! Every node gets its own data directory, server log, API port and peer port, all fixed for
+//! the cluster's life: a node's addresses are in the cluster's membership, so a restarted node
+//! must come back where it was. Peers never talk to each other directly: every directed link
+//! (node i → node j) goes through its own [`netproxy`] proxy, configured with `--peer-route`,
+//! so that the harness can cut, black-hole or delay any direction of any link while the
+//! processes keep running. The cluster shares one secret (`--cluster-secret-file`), which the
+//! harness also uses for the admin endpoints.
+//!
+//! What happened to the cluster is kept as [`Fault`] windows on the same monotonic clock as
+//! the clients' history ([`Cluster::clock`]), for the checkers and the run report.
+
+mod client;
+mod finals;
+mod node;
+pub mod workload;
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+pub use client::{ClusterClient, Fate};
+pub use node::{ClusterNode, NodeState};
+
+/// How long a cluster may go without a leader before a step waiting for one fails. Election
+/// timeouts are about a second (docs/cluster.md); a few rounds of split votes fit in this.
+pub const LEADER_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A fault the harness inflicted, and when (on [`Cluster::clock`]).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// What was done, e.g. `kill`, `pause`, `isolate`, `split`.
+    pub kind: String,
+    /// The nodes it was done to; for a split, the minority side.
+    pub nodes: Vec<u64>,
+    pub start: Duration,
+    /// `None` while it lasts.
+    pub end: Option<Duration>,
+}
+
+/// A running cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    dir: PathBuf,
+    secret: String,
+    pub nodes: Vec<ClusterNode>,
+    mesh: netproxy::Mesh,
+    http: reqwest::Client,
+    origin: Instant,
+    pub faults: Vec<Fault>,
+}
+
+impl Cluster {
+    /// Start `size` nodes under `dir`, form the cluster from node 1 and wait for a leader.
+    pub async fn start(dir: &Path, size: usize, origin: Instant) -> anyhow::Result<Cluster> {
+        ensure!((1..=7).contains(&size), "a cluster has 1 to 7 nodes, not {size}");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let secret = format!("harness-secret-{}", std::process::id());
+        let secret_file = dir.join("cluster.secret");
+        std::fs::write(&secret_file, &secret)?;
+        let ports = free_ports(2 * size)?;
+        let peers: Vec<SocketAddr> = ports[size..].to_vec();
+        let mesh = netproxy::Mesh::start(&peers).await.context("cannot start the proxies")?;
+        let mut nodes = Vec::with_capacity(size);
+        for (index, (&api, &peer)) in ports[..size].iter().zip(&peers).enumerate() {
+            let id = index as u64 + 1;
+            let routes = (0..size)
+                .filter(|&to| to != index)
+                .map(|to| (to as u64 + 1, mesh.addr(index, to)))
+                .collect();
+            nodes.push(ClusterNode::new(dir, id, api, peer, &secret_file, routes)?);
+        }
+        let mut cluster =
+            Cluster { dir: dir.to_path_buf(), secret, nodes, mesh, http, origin, faults: vec![] };
+        for node in &mut cluster.nodes {
+            node.start().await?;
+        }
+        cluster.initialise().await?;
+        cluster.wait_for_leader(None).await?;
+        Ok(cluster)
+    }
+
+    /// The harness's monotonic clock: time since the scenario's origin.
+    pub fn clock(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn node(&self, id: u64) -> anyhow::Result<&ClusterNode> {
+        self.nodes.iter().find(|node| node.id == id).with_context(|| format!("no node {id}"))
+    }
+
+    pub fn node_mut(&mut self, id: u64) -> anyhow::Result<&mut ClusterNode> {
+        self.nodes.iter_mut().find(|node| node.id == id).with_context(|| format!("no node {id}"))
+    }
+
+    /// Node 1 proposes the initial membership: every node, with its real addresses.
+    async fn initialise(&self) -> anyhow::Result<()> {
+        let members: serde_json::Map<String, Value> = self
+            .nodes
+            .iter()
+            .map(|node| {
+                let addresses = json!({"peer": node.peer.to_string(), "api": node.api.to_string()});
+                (node.id.to_string(), addresses)
+            })
+            .collect();
+        let first = &self.nodes[0];
+        let response = self
+            .http
+            .post(format!("http://{}/cluster/init", first.peer))
+            .bearer_auth(&self.secret)
+            .json(&json!({ "members": members }))
+            .send()
+            .await
+            .context("POST /cluster/init")?;
+        let status = response.status();
+        ensure!(status.is_success(), "/cluster/init answered {status}: {}", response.text().await?);
+        Ok(())
+    }
+
+    /// `GET /cluster/status` of one node.
+    pub async fn status(&self, id: u64) -> anyhow::Result<Value> {
+        let url = format!("http://{}/cluster/status", self.node(id)?.api);
+        let response = self.http.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+        ensure!(response.status().is_success(), "GET {url} answered {}", response.status());
+        Ok(response.json().await?)
+    }
+
+    /// The leader the reachable nodes agree on: the one named by the node with the highest
+    /// term that names a leader, which must itself say it leads. `None` while there is none.
+    pub async fn current_leader(&self) -> Option<u64> {
+        let mut best: Option<(u64, u64)> = None; // (term, leader)
+        for node in self.nodes.iter().filter(|node| node.is_serving()) {
+            let Ok(status) = self.status(node.id).await else { continue };
+            let (Some(term), Some(leader)) =
+                (status["term"].as_u64(), status["leader"]["id"].as_u64())
+            else {
+                continue;
+            };
+            if best.is_none_or(|(best_term, _)| term > best_term) {
+                best = Some((term, leader));
+            }
+        }
+        let (term, leader) = best?;
+        let status = self.status(leader).await.ok()?;
+        (status["role"] == "leader" && status["term"].as_u64() == Some(term)).then_some(leader)
+    }
+
+    /// Wait until there is a leader (other than `not`, if given).
+    pub async fn wait_for_leader(&self, not: Option<u64>) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + LEADER_DEADLINE;
+        loop {
+            match self.current_leader().await {
+                Some(leader) if Some(leader) != not => return Ok(leader),
+                _ if Instant::now() > deadline => {
+                    bail!("no leader elected within {LEADER_DEADLINE:?}{}", self.describe().await)
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// The index everything acknowledged so far is at or below: the leader's last applied
+    /// entry (a write is acknowledged once applied on the leader, and only committed entries
+    /// are applied).
+    pub async fn applied_by_leader(&self) -> anyhow::Result<u64> {
+        let leader = self.wait_for_leader(None).await?;
+        self.status(leader).await?["applied"]
+            .as_u64()
+            .context("the leader's status has no applied index")
+    }
+
+    /// Every node's view, for error messages.
+    pub async fn describe(&self) -> String {
+        let mut text = String::new();
+        for node in &self.nodes {
+            let view = match self.status(node.id).await {
+                Ok(status) => status.to_string(),
+                Err(err) => format!("{err:#}"),
+            };
+            text.push_str(&format!("\n  node {} ({}): {view}", node.id, node.state()));
+        }
+        text
+    }
+
+    fn begin(&mut self, kind: &str, nodes: Vec<u64>) {
+        let start = self.clock();
+        self.faults.push(Fault { kind: kind.into(), nodes, start, end: None });
+    }
+
+    /// Close the open faults for which `which` holds.
+    fn end(&mut self, which: impl Fn(&Fault) -> bool) {
+        let now = self.clock();
+        for fault in self.faults.iter_mut().filter(|fault| fault.end.is_none() && which(fault)) {
+            fault.end = Some(now);
+        }
+    }
+
+    /// SIGKILL one node.
+    pub async fn kill(&mut self, id: u64) -> anyhow::Result<()> {
+        self.node_mut(id)?.kill().await?;
+        self.begin("kill", vec![id]);
+        Ok(())
+    }
+
+    /// Start a killed node again from its data directory.
+    pub async fn restart(&mut self, id: u64) -> anyhow::Result<()> {
+        self.node_mut(id)?.start().await?;
+        self.end(|fault| fault.kind == "kill" && fault.nodes == [id]);
+        Ok(())
+    }
+
+    pub fn pause(&mut self, id: u64) -> anyhow::Result<()> {
+        self.node_mut(id)?.pause()?;
+        self.begin("pause", vec![id]);
+        Ok(())
+    }
+
+    pub fn resume(&mut self, id: u64) -> anyhow::Result<()> {
+        self.node_mut(id)?.resume()?;
+        self.end(|fault| fault.kind == "pause" && fault.nodes == [id]);
+        Ok(())
+    }
+
+    /// Cut every link between `minority` and the other nodes, both ways.
+    pub fn split(&mut self, minority: &[u64]) -> anyhow::Result<()> {
+        let cut = minority.iter().map(|id| self.index(*id)).collect::<anyhow::Result<Vec<_>>>()?;
+        let rest: Vec<usize> = (0..self.nodes.len()).filter(|i| !cut.contains(i)).collect();
+        self.mesh.split(&cut, &rest).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let kind = if minority.len() == 1 { "isolate" } else { "split" };
+        self.begin(kind, minority.to_vec());
+        Ok(())
+    }
+
+    /// Every link passes again.
+    pub fn heal(&mut self) {
+        self.mesh.heal();
+        self.end(|fault| fault.kind == "isolate" || fault.kind == "split");
+    }
+
+    fn index(&self, id: u64) -> anyhow::Result<usize> {
+        self.nodes.iter().position(|node| node.id == id).with_context(|| format!("no node {id}"))
+    }
+
+    /// Stop every node (killing those that do not stop), and close the proxies.
+    pub async fn stop(&mut self) {
+        self.heal();
+        for node in &mut self.nodes {
+            if let Err(err) = node.stop().await {
+                eprintln!("harness: node {} did not stop cleanly: {err:#}", node.id);
+            }
+        }
+    }
+}
+
+/// `count` distinct free ports on 127.0.0.1, all held until every one is chosen.
+fn free_ports(count: usize) -> anyhow::Result<Vec<SocketAddr>> {
+    let listeners = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot find free ports")?;
+    Ok(listeners.iter().map(|listener| listener.local_addr()).collect::<Result<_, _>>()?)
+}

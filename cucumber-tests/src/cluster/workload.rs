@@ -1,0 +1,75 @@
+//! What the clients of a cluster scenario do: many clients racing on a few articles, each
+//! article a register (read, overwrite, delete), or each article's comments an append-only
+//! list. Every operation is recorded in the history by [`ClusterClient::perform`].
+//!
+//! Which operation, on which article, through which node is decided by a random source the
+//! caller gives (the scenario's seeded stream, `crate::seed`), so the same seed replays the
+//! same operations in the same order per client.
+//!
+//! A client whose operation ended unknown carries on under a new process id, as in Jepsen: a
+//! process never has two operations open at once, which the linearizability search relies on.
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use lincheck::Op;
+
+use super::{ClusterClient, Fate};
+
+/// What one client does, and for how long.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Client number: its process ids are `client`, `client + clients`, `client + 2 × clients`…
+    pub client: u64,
+    pub clients: u64,
+    /// The articles it works on, by id.
+    pub articles: Vec<u64>,
+    /// The nodes it sends requests to, one chosen per operation.
+    pub nodes: Vec<SocketAddr>,
+    pub duration: Duration,
+    /// Pause between operations, so that a handful of clients leave the two cores to the nodes.
+    pub think: Duration,
+}
+
+/// Which kind of workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Reads (half), overwrites (nearly half) and, rarely, deletes.
+    Register,
+    /// Comment appends and comment-list reads, half each.
+    ListAppend,
+}
+
+/// Run one client's plan; `random(n)` gives a number below `n`. Returns how many operations
+/// it performed.
+pub async fn run(
+    client: &ClusterClient,
+    plan: &Plan,
+    kind: Kind,
+    mut random: impl FnMut(u64) -> u64 + Send,
+) -> usize {
+    let deadline = Instant::now() + plan.duration;
+    let mut process = plan.client;
+    let mut performed = 0;
+    while Instant::now() < deadline && !plan.articles.is_empty() && !plan.nodes.is_empty() {
+        let article = plan.articles[random(plan.articles.len() as u64) as usize];
+        let node = plan.nodes[random(plan.nodes.len() as u64) as usize];
+        let dice = random(100);
+        let op = match kind {
+            Kind::Register if dice < 50 => Op::Read { article },
+            Kind::Register if dice < 97 => Op::Update { article, title: client.unique("title") },
+            Kind::Register => Op::Delete { article },
+            Kind::ListAppend if dice < 50 => Op::ReadComments { article },
+            Kind::ListAppend => Op::Append { article, comment: client.unique("comment") },
+        };
+        let fate = client.perform(process, node, op).await;
+        performed += 1;
+        if matches!(fate, Fate::Unknown(_)) {
+            process += plan.clients;
+        }
+        tokio::time::sleep(plan.think).await;
+    }
+    performed
+}
