@@ -22,6 +22,9 @@ pub struct RunInfo {
     pub durability_modes: Vec<String>,
     /// The arguments the run was given (`--tags @crud`), empty for the whole suite.
     pub arguments: String,
+    /// The seed every random choice of the run came from, as the line that replays it
+    /// (`LITHAIR_SEED=…`); empty when unknown.
+    pub seed: String,
     /// The repository root, against which relative feature paths are resolved.
     pub workspace_root: Option<String>,
     /// Scenarios the harness has something to add about; others may be left out.

@@ -15,6 +15,8 @@
 //! matches no definition, or more than one, or a selection with no scenario, fails the run at
 //! once; so does any failed step.
 
+mod cluster_checks;
+mod cluster_world;
 mod explain;
 mod hostile;
 mod http;
@@ -27,14 +29,14 @@ use std::{
     fs::File,
     io,
     process::ExitCode,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use cucumber::{
     World as _, WriterExt as _, cli, event::ScenarioFinished, writer, writer::Coloring,
     writer::Stats as _,
 };
-use cucumber_tests::binary;
+use cucumber_tests::{binary, seed::RunSeed};
 
 use crate::{run_report::RunReport, world::LithairWorld};
 
@@ -68,7 +70,11 @@ fn main() -> ExitCode {
 
 async fn run() -> io::Result<()> {
     let cli = cli::Opts::<preflight::Input, _, _, preflight::Flags>::parsed();
-    let report = Arc::new(RunReport::start(&binary::workspace_root()));
+    // First, so that a run that fails at once still says how to replay it.
+    let seed = RunSeed::from_env().map_err(io::Error::other)?;
+    println!("harness: {seed} (set it to replay this run's random choices)");
+    SEED.set(seed).expect("the seed is set once");
+    let report = Arc::new(RunReport::start(&binary::workspace_root(), seed));
     let Some(features) = preflight::check::<LithairWorld, _, _>(&cli)? else {
         return Ok(()); // a dry run: checked, nothing to run
     };
@@ -98,6 +104,13 @@ async fn run() -> io::Result<()> {
                 .normalized(),
         )
         .fail_on_skipped()
+        .before(|feature, _rule, scenario, world| {
+            // Each scenario's own stream, by its feature and name: concurrent scenarios never
+            // shift each other's choices.
+            let name = format!("{}: {}", feature.name, scenario.name);
+            world.random = Some(run_seed().stream(&name));
+            Box::pin(async {})
+        })
         .after(move |feature, _rule, scenario, finished, world| {
             let perf = Arc::clone(&collected);
             let report = Arc::clone(&noted);
@@ -131,6 +144,13 @@ async fn run() -> io::Result<()> {
         return Err(io::Error::other("some scenarios failed (recap above, details further up)"));
     }
     Ok(())
+}
+
+/// The run's seed, set once at the start of [`run`].
+static SEED: OnceLock<RunSeed> = OnceLock::new();
+
+pub fn run_seed() -> RunSeed {
+    *SEED.get().expect("the run's seed is set before any scenario starts")
 }
 
 /// Scenarios open up to a thousand connections at once; lift the soft limit to the hard one.

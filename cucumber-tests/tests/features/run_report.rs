@@ -10,6 +10,7 @@ use std::{
 };
 
 use cucumber::gherkin;
+use cucumber_tests::seed::RunSeed;
 use lithair_report::{RunInfo, ScenarioInfo};
 
 pub struct RunReport {
@@ -19,9 +20,10 @@ pub struct RunReport {
 
 impl RunReport {
     /// The run starts now, from `workspace_root` (for its commit and feature paths).
-    pub fn start(workspace_root: &Path) -> Self {
+    pub fn start(workspace_root: &Path, seed: RunSeed) -> Self {
         let mut info = RunInfo::for_this_machine(workspace_root);
         info.arguments = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+        info.seed = seed.to_string();
         RunReport { started: Instant::now(), info: Mutex::new(info) }
     }
 

@@ -31,6 +31,7 @@ use cucumber_tests::{
     model::{Article, Comment, User},
     process::{self, ServerProcess, ServerSpec},
     raftlog::{GrowingLog, RaftLog},
+    seed::Stream,
     workloads::CreateArticles,
 };
 use lithair_report::{Cycle, LoadInfo, Metric, ScenarioInfo, Threshold};
@@ -38,7 +39,7 @@ use loadgen::{LoadConfig, LoadReport};
 use rawhttp::Outcome;
 use serde_json::{Value, json};
 
-use crate::{explain::Explain, http::Reply};
+use crate::{cluster_world::ClusterWorld, explain::Explain, http::Reply};
 
 #[derive(Debug, cucumber::World)]
 #[world(init = Self::new)]
@@ -49,6 +50,11 @@ pub struct LithairWorld {
     pub perf: Perf,
     pub crashes: Crashes,
     pub answers: Answers,
+    /// The cluster of a cluster scenario, its clients and their history.
+    pub cluster: ClusterWorld,
+    /// This scenario's random stream, from the run's seed (`cucumber_tests::seed`); set before
+    /// the first step.
+    pub random: Option<Stream>,
 }
 
 /// The server under test: where its files are, how the next start looks, and the process.
@@ -255,7 +261,16 @@ impl LithairWorld {
             perf: Perf::default(),
             crashes: Crashes::default(),
             answers: Answers::default(),
+            cluster: ClusterWorld::new(),
+            random: None,
         })
+    }
+
+    /// A random stream for `label` (a step's purpose: "clients", "nemesis"…), derived from the
+    /// scenario's stream alone, so that the same seed makes the same choices.
+    pub fn seeded(&self, label: &str) -> anyhow::Result<Stream> {
+        let stream = self.random.as_ref().context("the scenario's random stream is not set")?;
+        Ok(stream.fork(label))
     }
 
     /// Keep a load step's report for the Then steps, and for perf.json; `endpoint` says what
@@ -338,7 +353,19 @@ impl LithairWorld {
     /// Returns what the run report says about the scenario (its caller adds where it is).
     pub async fn finish(&mut self, passed: bool) -> ScenarioInfo {
         let dir = self.server.scenario_dir.as_ref().map(|d| d.path().display().to_string());
+        // The cluster first: its files are inside the scenario's directory, kept or deleted next.
+        let nodes_tail = match &self.server.scenario_dir {
+            Some(scenario_dir) => self.cluster.finish(passed, scenario_dir.path()).await,
+            None => None,
+        };
+        if let Some(tails) = &nodes_tail {
+            eprintln!("{tails}");
+        }
         let log_tail = self.server.finish(passed).await;
+        let log_tail = match (log_tail, nodes_tail) {
+            (Some(tail), Some(nodes)) if tail.trim().is_empty() => Some(nodes),
+            (tail, _) => tail,
+        };
         let crashes = self.crashes.cycles.iter().filter_map(|c| {
             let (acknowledged, present) = c.counted?;
             Some((c.event.clone(), acknowledged, present))
@@ -467,6 +494,7 @@ impl Server {
         args.extend(self.args.iter().cloned());
         let env = self.powercut.iter().flat_map(|cut| cut.env()).map(|(k, v)| (k.into(), v));
         ServerSpec {
+            bind: None,
             data_dir: self.data_dir.clone(),
             log_file: self.log_file.clone(),
             args,

@@ -89,6 +89,9 @@ fn header(report: &Report, verdict: &str) -> Markup {
                 @if !info.arguments.is_empty() {
                     dt { "Arguments" } dd { code { (info.arguments) } }
                 }
+                @if !info.seed.is_empty() {
+                    dt { "Seed (replays every random choice)" } dd { code { (info.seed) } }
+                }
             }
         }
     }

@@ -33,3 +33,20 @@ impl FromStr for Reshaping {
         Ok(Reshaping(shape.to_string()))
     }
 }
+
+/// How many times, in words or digits: "once", "twice", "3 times".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Parameter)]
+#[param(name = "times", regex = "once|twice|\\d+ times")]
+pub struct Times(pub usize);
+
+impl FromStr for Times {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(times: &str) -> Result<Self, Self::Err> {
+        Ok(Times(match times {
+            "once" => 1,
+            "twice" => 2,
+            n => n.trim_end_matches(" times").parse()?,
+        }))
+    }
+}

@@ -1,0 +1,211 @@
+//! The checks of a cluster scenario, one method each: the Then steps — ours and the phrases of
+//! upstream's and the French features — are one-line calls to these, so that every wording of
+//! a promise is held to the same check.
+//!
+//! Some checks probe: a write sent to see who acknowledges it. The probes are recorded in the
+//! history like every other operation, so the history checks judge them too.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use cucumber_tests::raftlog::{RaftLog, Record};
+use lincheck::Op;
+
+use crate::cluster_world::ClusterWorld;
+
+/// How long followers get to learn of a new leader (its first heartbeats).
+const FOLLOW_DEADLINE: Duration = Duration::from_secs(5);
+
+impl ClusterWorld {
+    /// Exactly one serving node leads, and every other serving node follows it, in its term.
+    pub async fn check_one_leader(&self) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        let term = cluster.status(leader).await?["term"].clone();
+        let deadline = Instant::now() + FOLLOW_DEADLINE;
+        loop {
+            let mut wrong = Vec::new();
+            for node in cluster.nodes.iter().filter(|node| node.is_serving()) {
+                let status = cluster.status(node.id).await?;
+                let role = if node.id == leader { "leader" } else { "follower" };
+                let agrees = status["leader"]["id"] == leader && status["term"] == term;
+                if status["role"] != role || !agrees {
+                    wrong.push(format!("node {}: {status}", node.id));
+                }
+            }
+            if wrong.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("node {leader} leads in term {term}, but:\n  {}", wrong.join("\n  "));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every follower answers a write with `307` and `Location` on the leader's API. The
+    /// redirect is not followed, so nothing is written.
+    pub async fn check_followers_redirect(&self) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        let expected = format!("http://{}/api/articles", cluster.node(leader)?.api);
+        let http =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        let article = serde_json::json!({"title": "redirected", "content": "sent to a follower"});
+        for node in cluster.nodes.iter().filter(|node| node.id != leader && node.is_serving()) {
+            let response = http.post(node.url("/api/articles")).json(&article).send().await?;
+            let status = response.status();
+            let location = response.headers().get("location").and_then(|l| l.to_str().ok());
+            ensure!(
+                status == 307 && location == Some(expected.as_str()),
+                "node {} (a follower) answered a write with {status} and Location {location:?}, \
+                 not 307 to the leader's {expected}",
+                node.id
+            );
+        }
+        Ok(())
+    }
+
+    /// Every acknowledged write is on every serving node, as it serves its data and as its own
+    /// log file replays (the harness's reader), and nothing is there that no client wrote.
+    pub async fn check_every_write_everywhere(&self) -> anyhow::Result<()> {
+        let history = self.history();
+        let cluster = self.running()?;
+        let served = cluster.served_states().await?;
+        let verdict = lincheck::check_no_lost_writes(&history, &served);
+        ensure!(verdict.is_pass(), "as the nodes serve their data:\n{}", verdict.report(&history));
+        let logged = cluster.logged_states().await?;
+        let verdict = lincheck::check_no_lost_writes(&history, &logged);
+        ensure!(
+            verdict.is_pass(),
+            "as the nodes' events.raftlog files say (read by the harness):\n{}",
+            verdict.report(&history)
+        );
+        Ok(())
+    }
+
+    /// [`Self::check_every_write_everywhere`], with every node of the cluster serving.
+    pub async fn check_all_nodes_recovered(&self) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let down: Vec<u64> =
+            cluster.nodes.iter().filter(|node| !node.is_serving()).map(|node| node.id).collect();
+        ensure!(down.is_empty(), "nodes {down:?} are not serving");
+        self.check_every_write_everywhere().await
+    }
+
+    /// Every record up to the leader's applied index (all committed) is the same on every
+    /// node, all but its place in the file.
+    pub async fn check_logs_agree(&self) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let committed = cluster.applied_by_leader().await?;
+        cluster.served_states().await?; // waits until every node has applied as far
+        let mut logs = Vec::new();
+        for node in &cluster.nodes {
+            let path = node.spec.data_dir.join("events.raftlog");
+            let log = tokio::task::spawn_blocking(move || RaftLog::read(&path)).await??;
+            logs.push((node.id, log));
+        }
+        let (first_id, first) = &logs[0];
+        for (id, log) in &logs[1..] {
+            for seq in 0..=committed {
+                let (a, b) = (same_fields(first, seq), same_fields(log, seq));
+                ensure!(
+                    a.is_some() && a == b,
+                    "at index {seq} (committed: {committed}), node {first_id} holds {a:?} \
+                     and node {id} holds {b:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Probe writes, through the nodes the last fault spared, until one is acknowledged; it
+    /// must be within `limit` of the fault's start.
+    pub async fn check_new_leader_within(&self, limit: Duration) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let fault = cluster.faults.last().context("no fault happened in this scenario")?;
+        let targets: Vec<_> = cluster
+            .nodes
+            .iter()
+            .filter(|node| node.is_serving() && !fault.nodes.contains(&node.id))
+            .map(|node| node.api)
+            .collect();
+        ensure!(!targets.is_empty(), "no node is left to write to");
+        let took = self.probe_until_acknowledged(&targets, limit * 3).await?;
+        let took = took.saturating_sub(fault.start);
+        ensure!(
+            took <= limit,
+            "the first write acknowledged after the fault took {} ms (limit {} ms)",
+            took.as_millis(),
+            limit.as_millis()
+        );
+        Ok(())
+    }
+
+    /// The nodes that were not cut off or downed acknowledge a write within `patience`.
+    pub async fn check_majority_accepts_writes(&self, patience: Duration) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let targets: Vec<_> = cluster
+            .nodes
+            .iter()
+            .filter(|node| node.is_serving() && !self.cut_off.contains(&node.id))
+            .map(|node| node.api)
+            .collect();
+        ensure!(!targets.is_empty(), "no node is left to write to");
+        self.probe_until_acknowledged(&targets, patience).await.map(drop)
+    }
+
+    /// Create articles through `targets` in turn until one is acknowledged; when it was, on the
+    /// scenario's clock.
+    async fn probe_until_acknowledged(
+        &self,
+        targets: &[std::net::SocketAddr],
+        patience: Duration,
+    ) -> anyhow::Result<Duration> {
+        let client = self.client()?;
+        let deadline = Instant::now() + patience;
+        for attempt in 0.. {
+            let node = targets[attempt % targets.len()];
+            let fate = client.perform(0, node, Op::Create { title: client.unique("probe") }).await;
+            if fate.acknowledged() {
+                return Ok(self.origin.elapsed());
+            }
+            if Instant::now() > deadline {
+                bail!("no write acknowledged within {patience:?}; last: {fate:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// A write and a linearizable read sent to each cut-off node itself: it may neither
+    /// acknowledge the one nor answer the other. A redirect the client followed to the
+    /// majority's leader is not the cut-off node's answer; an answer it gives itself is.
+    pub async fn check_cut_off_refuses(&self) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let client = self.client()?;
+        ensure!(!self.cut_off.is_empty(), "no node is cut off in this scenario");
+        for id in &self.cut_off {
+            let node = cluster.node(*id)?.api;
+            let fate =
+                client.perform(0, node, Op::Create { title: client.unique("minority") }).await;
+            ensure!(
+                !(fate.acknowledged() && fate.answered_by() == Some(node)),
+                "node {id}, cut off, acknowledged a write: {fate:?}"
+            );
+            let read = client.perform(0, node, Op::Read { article: 0 }).await;
+            let answered = read.acknowledged() || read.answered(404).is_some();
+            ensure!(
+                !(answered && read.answered_by() == Some(node)),
+                "node {id}, cut off, answered a linearizable read: {read:?}"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What must be the same of the record at `seq` on every node: all but its place in the file.
+fn same_fields(log: &RaftLog, seq: u64) -> Option<Record> {
+    let record = log.records().iter().find(|record| record.seq == seq)?;
+    Some(Record { offset: 0, len: 0, ..record.clone() })
+}

@@ -1,0 +1,191 @@
+//! The part of a scenario's world that a cluster scenario uses: the cluster, its clients, and
+//! the history of every operation they made.
+//!
+//! The truth a cluster scenario checks against is the history: what each client asked, with
+//! the ids the servers assigned, and what it was told (ok, failed, or unknown). Never what the
+//! nodes say they hold. The history is written to the scenario's directory (`history.jsonl`)
+//! when the scenario fails, beside each node's data and server log.
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, ensure};
+use cucumber_tests::{
+    cluster::{Cluster, ClusterClient},
+    process,
+};
+use lincheck::{History, Op, Recorder};
+use serde_json::Value;
+
+/// How long a client waits for an answer before it counts the operation as unknown: above
+/// the server's own 5 s for learning a proposal's fate, so that the server says it first.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Lines of each node's server log a failed scenario shows.
+const NODE_LOG_LINES: usize = 15;
+
+#[derive(Debug)]
+pub struct ClusterWorld {
+    pub cluster: Option<Cluster>,
+    /// The scenario's clients' way in; set with the cluster.
+    pub client: Option<ClusterClient>,
+    /// The scenario's monotonic clock: the history and the faults are timed from here.
+    pub origin: Instant,
+    pub history: Recorder,
+    /// The node cut off by the last partition, and the one killed or paused last, for the
+    /// steps that name them.
+    pub cut_off: Vec<u64>,
+    pub downed: Option<u64>,
+    /// What a rogue process without the secret sent, and what it was answered.
+    pub rogue: Option<RogueAttempts>,
+}
+
+/// What the rogue sent, and what each node answered: (node, request, status).
+#[derive(Debug, Default)]
+pub struct RogueAttempts {
+    pub before: Vec<(u64, Value)>,
+    pub answers: Vec<(u64, &'static str, u16)>,
+}
+
+impl ClusterWorld {
+    pub fn new() -> ClusterWorld {
+        let origin = Instant::now();
+        ClusterWorld {
+            cluster: None,
+            client: None,
+            origin,
+            history: Recorder::with_origin(origin),
+            cut_off: Vec::new(),
+            downed: None,
+            rogue: None,
+        }
+    }
+
+    pub fn running(&self) -> anyhow::Result<&Cluster> {
+        self.cluster.as_ref().context("no cluster is running in this scenario")
+    }
+
+    pub fn client(&self) -> anyhow::Result<&ClusterClient> {
+        self.client.as_ref().context("no cluster is running in this scenario")
+    }
+
+    /// Start a cluster of `size` nodes under `dir`, and the clients' way into it.
+    pub async fn start(&mut self, dir: &Path, size: usize) -> anyhow::Result<()> {
+        ensure!(self.cluster.is_none(), "this scenario already has a cluster");
+        std::fs::create_dir_all(dir)?;
+        let cluster = Cluster::start(dir, size, self.origin).await?;
+        let nodes = cluster.nodes.iter().map(|node| (node.id, node.api)).collect();
+        self.client = Some(ClusterClient::new(CLIENT_TIMEOUT, self.history.clone(), nodes)?);
+        self.cluster = Some(cluster);
+        Ok(())
+    }
+
+    pub fn running_mut(&mut self) -> anyhow::Result<&mut Cluster> {
+        self.cluster.as_mut().context("no cluster is running in this scenario")
+    }
+
+    /// The history so far.
+    pub fn history(&self) -> History {
+        self.history.history()
+    }
+
+    /// `count` articles created one after the other through node `id`, each acknowledged.
+    pub async fn create_through(&self, id: u64, count: usize) -> anyhow::Result<()> {
+        let node = self.running()?.node(id)?.api;
+        let client = self.client()?;
+        for _ in 0..count {
+            let fate =
+                client.perform(0, node, Op::Create { title: client.unique("article") }).await;
+            ensure!(
+                fate.acknowledged(),
+                "a create through node {id} was not acknowledged: {fate:?}"
+            );
+        }
+        Ok(())
+    }
+
+    /// `count` articles created through the current leader, each acknowledged.
+    pub async fn create_through_leader(&self, count: usize) -> anyhow::Result<()> {
+        let leader = self.running()?.wait_for_leader(None).await?;
+        self.create_through(leader, count).await
+    }
+
+    /// Kill every node, then start them all again from their data directories.
+    pub async fn restart_all(&mut self) -> anyhow::Result<()> {
+        let cluster = self.running_mut()?;
+        let ids: Vec<u64> = cluster.nodes.iter().map(|node| node.id).collect();
+        for id in &ids {
+            cluster.kill(*id).await?;
+        }
+        for id in &ids {
+            cluster.restart(*id).await?;
+        }
+        cluster.wait_for_leader(None).await.map(drop)
+    }
+
+    pub async fn kill_leader(&mut self) -> anyhow::Result<()> {
+        let cluster = self.running_mut()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        cluster.kill(leader).await?;
+        self.downed = Some(leader);
+        Ok(())
+    }
+
+    pub async fn pause_leader(&mut self) -> anyhow::Result<()> {
+        let cluster = self.running_mut()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        cluster.pause(leader)?;
+        self.downed = Some(leader);
+        Ok(())
+    }
+
+    /// Restart the node the last kill took down.
+    pub async fn restart_downed(&mut self) -> anyhow::Result<()> {
+        let id = self.downed.take().context("no node was killed in this scenario")?;
+        self.running_mut()?.restart(id).await
+    }
+
+    pub fn resume_paused(&mut self) -> anyhow::Result<()> {
+        let id = self.downed.take().context("no node was paused in this scenario")?;
+        self.running_mut()?.resume(id)
+    }
+
+    /// Cut every link between the leader and the other nodes, both ways.
+    pub async fn cut_off_leader(&mut self) -> anyhow::Result<()> {
+        let cluster = self.running_mut()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        cluster.split(&[leader])?;
+        self.cut_off = vec![leader];
+        Ok(())
+    }
+
+    pub fn heal(&mut self) -> anyhow::Result<()> {
+        self.running_mut()?.heal();
+        Ok(())
+    }
+
+    /// Stop the cluster; on failure, keep the history beside the nodes' files and return the
+    /// end of each node's server log.
+    pub async fn finish(&mut self, passed: bool, dir: &Path) -> Option<String> {
+        let mut cluster = self.cluster.take()?;
+        cluster.stop().await;
+        if passed {
+            return None;
+        }
+        let path = dir.join("history.jsonl");
+        if let Err(err) = self.history().write_jsonl(&path) {
+            eprintln!("harness: cannot keep the history in {}: {err:#}", path.display());
+        }
+        let tails = cluster.nodes.iter().map(|node| {
+            let tail = process::log_tail(&node.spec.log_file, NODE_LOG_LINES);
+            format!(
+                "--- node {}: last {NODE_LOG_LINES} lines of {} ---\n{tail}",
+                node.id,
+                node.spec.log_file.display()
+            )
+        });
+        Some(tails.collect::<Vec<_>>().join("\n"))
+    }
+}

@@ -1,0 +1,199 @@
+//! Clients racing on a cluster while faults strike at moments the scenario's seed decides, and
+//! the checks of the history they recorded: linearizable, no acknowledged write lost, no
+//! acknowledgement from a minority, no comment lost, duplicated or reordered.
+
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use cucumber::{then, when};
+use cucumber_tests::cluster::workload::{self, Kind, Plan};
+use lincheck::{Op, PartitionWindow};
+
+use super::parameters::Times;
+use crate::world::LithairWorld;
+
+/// The most a linearizability search may take before it gives up as inconclusive (a failure).
+const CHECK_LIMIT: Duration = Duration::from_secs(60);
+
+/// Pause between a client's operations: a few clients then leave the two cores to the nodes.
+const THINK: Duration = Duration::from_millis(5);
+
+/// What strikes while the clients run.
+#[derive(Debug, Clone, Copy)]
+enum Nemesis {
+    KillLeader,
+    CutOffLeader,
+}
+
+#[when(
+    expr = "{int} clients read and write {int} articles for {int} seconds while the leader is killed {times}"
+)]
+async fn registers_with_kills(
+    world: &mut LithairWorld,
+    clients: u64,
+    articles: usize,
+    seconds: u64,
+    times: Times,
+) -> anyhow::Result<()> {
+    race(world, Kind::Register, clients, articles, seconds, Nemesis::KillLeader, times.0).await
+}
+
+#[when(
+    expr = "{int} clients read and write {int} articles for {int} seconds while the leader is cut off {times}"
+)]
+async fn registers_with_partitions(
+    world: &mut LithairWorld,
+    clients: u64,
+    articles: usize,
+    seconds: u64,
+    times: Times,
+) -> anyhow::Result<()> {
+    race(world, Kind::Register, clients, articles, seconds, Nemesis::CutOffLeader, times.0).await
+}
+
+#[when(
+    expr = "{int} clients append comments to {int} articles for {int} seconds while the leader is killed {times}"
+)]
+async fn appends_with_kills(
+    world: &mut LithairWorld,
+    clients: u64,
+    articles: usize,
+    seconds: u64,
+    times: Times,
+) -> anyhow::Result<()> {
+    race(world, Kind::ListAppend, clients, articles, seconds, Nemesis::KillLeader, times.0).await
+}
+
+/// Create the articles (and, for comments, their author), start the clients, and strike
+/// `faults` times at seeded moments spread over the run; every fault is healed before the
+/// clients stop, so that the end of the run shows the cluster recovered.
+async fn race(
+    world: &mut LithairWorld,
+    kind: Kind,
+    clients: u64,
+    articles: usize,
+    seconds: u64,
+    nemesis: Nemesis,
+    faults: usize,
+) -> anyhow::Result<()> {
+    let cluster = world.cluster.running()?;
+    let client = world.cluster.client()?.clone();
+    let nodes: Vec<_> = cluster.nodes.iter().map(|node| node.api).collect();
+    let leader = cluster.wait_for_leader(None).await?;
+    let leader_api = cluster.node(leader)?.api;
+    if kind == Kind::ListAppend {
+        let user = serde_json::json!({"name": "writer", "email": "writer@example.org"});
+        let made = client.send(reqwest::Method::POST, leader_api, "/api/users", Some(&user)).await;
+        ensure!(made.answered(201).is_some(), "cannot create the comments' author: {made:?}");
+    }
+    let mut ids = Vec::new();
+    for _ in 0..articles {
+        let fate =
+            client.perform(0, leader_api, Op::Create { title: client.unique("title") }).await;
+        let id = fate.answered(201).and_then(|body| body["id"].as_u64());
+        ids.push(id.with_context(|| format!("cannot create the articles: {fate:?}"))?);
+    }
+    let duration = Duration::from_secs(seconds);
+    let rng = world.seeded("clients")?;
+    let mut tasks = Vec::new();
+    for number in 1..=clients {
+        let plan = Plan {
+            client: number,
+            clients,
+            articles: ids.clone(),
+            nodes: nodes.clone(),
+            duration,
+            think: THINK,
+        };
+        let client = client.clone();
+        let mut stream = rng.fork(number);
+        tasks.push(tokio::spawn(async move {
+            workload::run(&client, &plan, kind, move |n| stream.below(n)).await
+        }));
+    }
+    let mut schedule = world.seeded("nemesis")?;
+    let slot = duration / (faults as u32 + 1);
+    for _ in 0..faults {
+        // Strike somewhere in the first half of each slot; heal before its end.
+        let wait = slot.mul_f64(schedule.below(50) as f64 / 100.0);
+        tokio::time::sleep(wait).await;
+        strike(world, nemesis).await?;
+        tokio::time::sleep(slot.mul_f64(0.4)).await;
+        heal(world, nemesis).await?;
+        tokio::time::sleep(slot.saturating_sub(wait + slot.mul_f64(0.4))).await;
+    }
+    let mut performed = 0;
+    for task in tasks {
+        performed += task.await.context("a client task panicked")?;
+    }
+    ensure!(performed > 0, "the clients performed no operation");
+    println!("    {performed} operations by {clients} clients, {faults} faults");
+    Ok(())
+}
+
+async fn strike(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> {
+    let cluster = world.cluster.running_mut()?;
+    let leader = cluster.wait_for_leader(None).await?;
+    match nemesis {
+        Nemesis::KillLeader => cluster.kill(leader).await?,
+        Nemesis::CutOffLeader => cluster.split(&[leader])?,
+    }
+    world.cluster.downed = Some(leader);
+    world.cluster.cut_off = vec![leader];
+    Ok(())
+}
+
+async fn heal(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> {
+    let id = world.cluster.downed.take().context("nothing to heal")?;
+    let cluster = world.cluster.running_mut()?;
+    match nemesis {
+        Nemesis::KillLeader => cluster.restart(id).await,
+        Nemesis::CutOffLeader => {
+            cluster.heal();
+            Ok(())
+        }
+    }
+}
+
+#[then("the history is linearizable")]
+async fn linearizable(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let history = world.cluster.history();
+    let verdict = tokio::task::spawn_blocking(move || {
+        let verdict = lincheck::check_linearizable(&history, CHECK_LIMIT);
+        (verdict.is_pass(), verdict.report(&history))
+    })
+    .await?;
+    ensure!(verdict.0, "{}", verdict.1);
+    Ok(())
+}
+
+#[then("no write was acknowledged on the minority side")]
+async fn no_minority_ack(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let history = world.cluster.history();
+    let cluster = world.cluster.running()?;
+    let windows: Vec<PartitionWindow> = cluster
+        .faults
+        .iter()
+        .filter(|fault| fault.kind == "isolate" || fault.kind == "split")
+        .map(|fault| PartitionWindow {
+            start: fault.start.as_nanos() as u64,
+            end: fault.end.map_or(u64::MAX, |end| end.as_nanos() as u64),
+            minority: fault.nodes.iter().copied().collect(),
+        })
+        .collect();
+    ensure!(!windows.is_empty(), "no partition happened in this scenario");
+    let verdict = lincheck::check_no_minority_ack(&history, &windows);
+    ensure!(verdict.is_pass(), "{}", verdict.report(&history));
+    Ok(())
+}
+
+#[then("no acknowledged comment was lost, duplicated or reordered on any node")]
+async fn comments_intact(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let history = world.cluster.history();
+    let cluster = world.cluster.running()?;
+    for finals in [cluster.served_states().await?, cluster.logged_states().await?] {
+        let verdict = lincheck::check_list_append(&history, &finals);
+        ensure!(verdict.is_pass(), "{}", verdict.report(&history));
+    }
+    Ok(())
+}
