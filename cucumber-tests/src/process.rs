@@ -205,15 +205,11 @@ pub async fn start_expecting_refusal(spec: &ServerSpec) -> anyhow::Result<(ExitS
 fn spawn(spec: &ServerSpec) -> anyhow::Result<Child> {
     let binary = server_binary()?;
     let bind = spec.bind.map_or_else(|| "127.0.0.1:0".to_string(), |addr| addr.to_string());
-    let args = [
-        "--bind".to_string(),
-        bind,
-        "--data-dir".to_string(),
-        spec.data_dir.display().to_string(),
-    ]
-    .into_iter()
-    .chain(spec.args.iter().cloned())
-    .collect::<Vec<_>>();
+    let args =
+        ["--bind".to_string(), bind, "--data-dir".to_string(), spec.data_dir.display().to_string()]
+            .into_iter()
+            .chain(spec.args.iter().cloned())
+            .collect::<Vec<_>>();
     let mut log = OpenOptions::new().create(true).append(true).open(&spec.log_file)?;
     writeln!(log, "--- harness: starting lithair-server {} ---", args.join(" "))?;
 
