@@ -268,3 +268,20 @@ async fn a_second_process_cannot_open_the_same_directory() {
     let err = open_storage::<Note>(dir.path(), Durability::Fsync).await.err().unwrap();
     assert!(matches!(err, OpenError::Log(lithair_core::OpenError::Locked { .. })), "{err}");
 }
+
+#[tokio::test]
+async fn a_log_that_starts_after_what_was_purged_has_lost_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _sm) = open(dir.path()).await;
+    store.blocking_append((0..8).map(|i| note(1, 1, i, "x"))).await.unwrap();
+    drop((store, _sm));
+    let path = log_file(dir.path());
+    let bytes = fs::read(&path).unwrap();
+    let from_5: Vec<u8> =
+        bytes.split_inclusive(|&b| b == b'\n').skip(5).flatten().copied().collect();
+    fs::write(&path, &from_5).unwrap();
+
+    let err = open_storage::<Note>(dir.path(), Durability::Fsync).await.err().unwrap();
+    assert!(err.to_string().contains("entries are missing"), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), from_5, "the file was not modified");
+}
