@@ -7,6 +7,7 @@ mod community_steps;
 mod corruption_steps;
 mod crud_steps;
 mod durability_steps;
+mod fr_cluster_steps;
 mod history_steps;
 mod hostile_steps;
 mod http_steps;
