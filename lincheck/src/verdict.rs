@@ -39,15 +39,17 @@ pub enum ViolationKind {
 }
 
 /// A broken property, in words, with the operations (`#n`, positions in the history) proving it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
     pub kind: ViolationKind,
     pub message: String,
     pub ops: Vec<usize>,
 }
 
-/// The outcome of one checker over one history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The outcome of one checker over one history. It serialises (`"pass"`, `{"violation":…}`,
+/// `{"inconclusive":…}`) for reports that keep verdicts next to `history.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
     Violation(Violation),
