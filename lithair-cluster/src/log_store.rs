@@ -322,26 +322,37 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let next_index = {
             let mut log = self.lock();
             let purged = log.pointers.last_purged.map(|id| id.index);
+            // Check and encode every entry before changing anything: a refused batch leaves
+            // the store as it was.
+            let mut next = (log.records() > 0).then(|| log.next());
+            let mut encoded = Vec::new();
             for entry in entries {
                 if purged.is_some_and(|purged| entry.log_id.index <= purged) {
                     // Already covered by a snapshot: openraft itself never sends one (its test
                     // suite does), and keeping it would leave a hole after it.
                     continue;
                 }
-                if log.records() == 0 {
-                    log.first = entry.log_id.index;
-                } else if entry.log_id.index != log.next() {
+                if let Some(expected) = next
+                    && entry.log_id.index != expected
+                {
                     let err = io::Error::other(format!(
                         "entry {} would leave a hole after {}",
                         entry.log_id.index,
-                        log.next() - 1
+                        expected - 1
                     ));
                     return Err(StorageIOError::write_log_entry(entry.log_id, io_error(err)).into());
                 }
+                next = Some(entry.log_id.index + 1);
                 let start = bytes.len();
                 record::encode(&entry, &mut bytes)
                     .map_err(|err| StorageIOError::write_log_entry(entry.log_id, io_error(err)))?;
-                let end = log.end() + (bytes.len() - start) as u64;
+                encoded.push((entry, (bytes.len() - start) as u64));
+            }
+            for (entry, len) in encoded {
+                if log.records() == 0 {
+                    log.first = entry.log_id.index;
+                }
+                let end = log.end() + len;
                 log.offsets.push(end);
                 log.last_log_id = Some(entry.log_id);
                 log.cache.push_back(entry);

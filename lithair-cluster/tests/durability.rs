@@ -285,3 +285,24 @@ async fn a_log_that_starts_after_what_was_purged_has_lost_entries() {
     assert!(err.to_string().contains("entries are missing"), "{err}");
     assert_eq!(fs::read(&path).unwrap(), from_5, "the file was not modified");
 }
+
+#[tokio::test]
+async fn a_refused_append_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _sm) = open(dir.path()).await;
+    store.blocking_append([note(1, 1, 0, "a")]).await.unwrap();
+    let mut reserved = note(1, 1, 2, "b");
+    if let openraft::EntryPayload::Normal(event) = &mut reserved.payload {
+        event.event_type = "raft.Sneaky".into();
+    }
+    let err = store.blocking_append([note(1, 1, 1, "fine"), reserved]).await.unwrap_err();
+    assert!(err.to_string().contains("reserved"), "{err}");
+    assert_eq!(store.try_get_log_entries(..).await.unwrap(), vec![note(1, 1, 0, "a")]);
+    store.blocking_append([note(1, 1, 1, "next")]).await.unwrap();
+    drop((store, _sm));
+    let (mut store, _sm) = open(dir.path()).await;
+    assert_eq!(
+        store.try_get_log_entries(..).await.unwrap(),
+        vec![note(1, 1, 0, "a"), note(1, 1, 1, "next")]
+    );
+}
