@@ -23,6 +23,7 @@ pub mod types;
 
 mod durable;
 pub mod log_store;
+pub mod migrate;
 pub mod record;
 mod scan;
 mod snapshot;
@@ -32,6 +33,7 @@ pub mod wire;
 mod writer;
 
 pub use log_store::LogStore;
+pub use migrate::{MigrateError, Migrated, migrate_v1};
 pub use node::{ClusterNode, NodeConfig, StartError};
 pub use state_machine::{Precondition, StateMachine, StateReader};
 pub use storage::{OpenError, open_storage};

@@ -26,7 +26,7 @@ pub enum OpenError {
 
     #[error(
         "{path} is a version-1 log (a single server's): a cluster node does not read it. \
-         Start the cluster on an empty data directory (migration is not available yet). \
+         Convert it first (`lithair_cluster::migrate_v1`, for `lithair-server migrate`). \
          Refusing to start; the file was not modified."
     )]
     V1Log { path: PathBuf },
