@@ -399,14 +399,17 @@ async fn a_data_directory_serves_only_its_own_node() {
     let mut cluster = Cluster::start(1).await;
     cluster.kill(1).await;
     let dir = cluster.node(1).dir.clone();
-    let output = Command::new(env!("CARGO_BIN_EXE_lithair-server"))
+    let start = Command::new(env!("CARGO_BIN_EXE_lithair-server"))
         .args(["--node-id", "2", "--bind", "127.0.0.1:0", "--peer-bind", "127.0.0.1:0"])
         .arg("--cluster-secret-file")
         .arg(&cluster.secret)
         .arg("--data-dir")
         .arg(&dir)
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(20), start)
         .await
+        .expect("node 2 refuses node 1's data directory instead of serving it")
         .unwrap();
     assert!(!output.status.success());
     assert!(output.stdout.is_empty(), "never announced");
