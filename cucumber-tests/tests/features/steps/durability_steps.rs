@@ -130,24 +130,6 @@ async fn only_in_flight_unaccounted(world: &mut LithairWorld) -> anyhow::Result<
     Ok(())
 }
 
-#[then(expr = "at least {int}% of the acknowledged writes survived")]
-async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
-    ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
-    let served = http::all_articles(world).await?;
-    world.count_survivors(|id| served.contains_key(&id));
-    let kept = world.expected.articles.keys().filter(|id| served.contains_key(id)).count();
-    let share = kept as f64 * 100.0 / world.expected.articles.len() as f64;
-    println!(
-        "    {kept} of {} acknowledged writes survived ({share:.2}%)",
-        world.expected.articles.len()
-    );
-    world.perf.entries.push(
-        serde_json::json!({"label": "async crash survival", "acknowledged": world.expected.articles.len(), "survived": kept}),
-    );
-    ensure!(share >= percent as f64, "only {share:.2}% of the acknowledged writes survived");
-    Ok(())
-}
-
 /// `async` acknowledges a group before writing it, so a crash can lose that one group, and a
 /// group holds at most one write per client connection (each client waits for its answer).
 /// More lost than that means the writer held groups back, or dropped one.
@@ -217,6 +199,24 @@ async fn log_holds_each_once(world: &mut LithairWorld) -> anyhow::Result<()> {
         "    {} acknowledged creations, one record each, as sent",
         seen.len() - unacknowledged
     );
+    Ok(())
+}
+
+/// Whether at least `percent` of the acknowledged writes are served.
+async fn share_survived(world: &mut LithairWorld, percent: u64) -> anyhow::Result<()> {
+    ensure!(!world.expected.articles.is_empty(), "no write was acknowledged");
+    let served = http::all_articles(world).await?;
+    world.count_survivors(|id| served.contains_key(&id));
+    let kept = world.expected.articles.keys().filter(|id| served.contains_key(id)).count();
+    let share = kept as f64 * 100.0 / world.expected.articles.len() as f64;
+    println!(
+        "    {kept} of {} acknowledged writes survived ({share:.2}%)",
+        world.expected.articles.len()
+    );
+    world.perf.entries.push(
+        serde_json::json!({"label": "async crash survival", "acknowledged": world.expected.articles.len(), "survived": kept}),
+    );
+    ensure!(share >= percent as f64, "only {share:.2}% of the acknowledged writes survived");
     Ok(())
 }
 

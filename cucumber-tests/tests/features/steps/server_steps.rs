@@ -63,7 +63,6 @@ async fn persistence_by_default(world: &mut LithairWorld) -> anyhow::Result<()> 
 }
 
 #[when("I stop the server")]
-#[when("the server is stopped")]
 #[then("I stop the server cleanly")]
 async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
     let status = world.server.take()?.stop().await?;
@@ -72,7 +71,6 @@ async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
 }
 
 #[when("the server crashes")]
-#[when("I kill the server")]
 #[when(regex = r"^I brutally kill the server \(SIGKILL\)$")]
 async fn kill_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.server.take()?.kill().await?;
@@ -95,14 +93,6 @@ async fn restart(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.server.start().await
 }
 
-#[when(expr = "I restart the server with {durability} durability")]
-async fn restart_with(world: &mut LithairWorld, mode: Durability) -> anyhow::Result<()> {
-    stop_the_server(world).await?;
-    world.server.durability = Some(mode.0);
-    world.server.start().await
-}
-
-#[then("the server is healthy")]
 #[then("the server is still healthy")]
 async fn server_is_healthy(world: &mut LithairWorld) -> anyhow::Result<()> {
     let health = crate::http::expect(world, reqwest::Method::GET, "/health", None, 200).await?;
