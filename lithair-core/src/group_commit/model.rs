@@ -33,6 +33,13 @@ fn fsync_three_committers_in_and_out_of_tokio() {
     explore(Durability::Fsync, &[Thread, CurrentThreadWorker, MultiThreadWorker], false);
 }
 
+/// A lone commit leads its own group; one from outside tokio, arriving meanwhile, finds the
+/// writer busy and counts on that leader to hand it on.
+#[test]
+fn fsync_a_commit_outside_tokio_behind_a_lone_leader() {
+    explore(Durability::Fsync, &[Thread, MultiThreadWorker], false);
+}
+
 #[test]
 fn flush_two_committers_on_workers() {
     explore(Durability::Flush, &[MultiThreadWorker, CurrentThreadWorker], false);
