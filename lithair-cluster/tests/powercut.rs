@@ -93,6 +93,9 @@ fn nothing_acknowledged_is_lost_to_a_power_cut() {
             }
         }
         assert_eq!(acks, kill_after, "the child stopped early");
+        // Vary where the kill lands in the child's next operation (its write, its sync, or
+        // after): not a wait for anything, just a different moment each round.
+        std::thread::sleep(std::time::Duration::from_micros((round % 4) * 150));
         child.kill().unwrap();
         child.wait().unwrap();
         let report = powercut::cut_power(&journal, dir.path(), CutOptions { torn: Some(round) })
