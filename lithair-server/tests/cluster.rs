@@ -91,6 +91,10 @@ impl Cluster {
         loop {
             let mut seen = Vec::new();
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+                // A node not yet in any membership knows no leader, rightly.
+                if status_of(node).await["members"].as_object().is_none_or(|m| m.is_empty()) {
+                    continue;
+                }
                 let (status, body) = get(&node.api, "/cluster/leader").await;
                 seen.push((status == StatusCode::OK).then(|| body["id"].as_u64().unwrap()));
             }
@@ -415,4 +419,44 @@ async fn a_data_directory_serves_only_its_own_node() {
     assert!(output.stdout.is_empty(), "never announced");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("node.json") && stderr.contains("belongs to node 1"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_learner_catches_up_and_becomes_a_voter() {
+    let cluster = Cluster::start(4).await;
+    let mut members = cluster.members();
+    members["members"].as_object_mut().unwrap().remove("4");
+    let (status, body) =
+        peer_post(&cluster.node(1).peer, "/cluster/init", Some(SECRET), &members).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let leader = cluster.wait_leader(|_| true).await;
+    let mut acknowledged = Vec::new();
+    for i in 0..3 {
+        acknowledged.push(create(&cluster.node(leader).api, &format!("before joining {i}")).await);
+    }
+
+    let new = cluster.node(4);
+    let learner = json!({"id": 4, "peer": new.peer, "api": new.api});
+    let follower = cluster.nodes.iter().find(|n| n.id != leader && n.id != 4).unwrap();
+    let (status, body) =
+        peer_post(&follower.peer, "/cluster/learners", Some(SECRET), &learner).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (StatusCode::MISDIRECTED_REQUEST, &json!("not_leader"))
+    );
+    let leader_peer = &cluster.node(leader).peer;
+    let (status, body) = peer_post(leader_peer, "/cluster/learners", Some(SECRET), &learner).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["members"]["4"]["voter"], false);
+    let (status, body) =
+        peer_post(leader_peer, "/cluster/voters", Some(SECRET), &json!({"ids": [1, 2, 3, 4]}))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["members"]["4"]["voter"], true, "{body}");
+
+    let index = status_of(cluster.node(leader)).await["applied"].as_u64().unwrap();
+    let (status, page) = local_read(new, index, "/api/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"], Value::Array(acknowledged));
+    assert_eq!(status_of(new).await["role"], "follower");
 }
