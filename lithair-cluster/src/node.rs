@@ -50,7 +50,14 @@ pub struct NodeConfig {
     pub routes: HashMap<NodeId, String>,
     /// Largest peer request body; larger ones get 413.
     pub max_peer_body: usize,
+    /// Take a snapshot every this many entries, keeping as many entries of log behind it for
+    /// followers that lag (0: [`DEFAULT_SNAPSHOT_EVERY`]). A follower further behind is sent
+    /// the snapshot.
+    pub snapshot_every: u64,
 }
+
+/// Entries between snapshots, and entries of log kept behind the last one, by default.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
 
 impl NodeConfig {
     pub const DEFAULT_MAX_PEER_BODY: usize = 64 << 20;
@@ -73,8 +80,10 @@ pub enum StartError {
     Raft(String),
 }
 
-/// openraft's configuration for Lithair (docs/cluster.md, "Timeouts").
-pub fn raft_config() -> Config {
+/// openraft's configuration for Lithair (docs/cluster.md, "Timeouts"), with a snapshot every
+/// `snapshot_every` entries (0: the default).
+pub fn raft_config(snapshot_every: u64) -> Config {
+    let snapshot_every = if snapshot_every == 0 { DEFAULT_SNAPSHOT_EVERY } else { snapshot_every };
     Config {
         cluster_name: "lithair".into(),
         heartbeat_interval: HEARTBEAT_MS,
@@ -82,7 +91,8 @@ pub fn raft_config() -> Config {
         election_timeout_max: ELECTION_TIMEOUT_MS.1,
         // Entries in one append: bounds an RPC's size and time (one heartbeat interval).
         max_payload_entries: 256,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(100_000),
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_every),
+        max_in_snapshot_log_to_keep: snapshot_every,
         ..Config::default()
     }
 }
@@ -121,8 +131,11 @@ where
         let local_ip = advertised_ip(&config.peer_advertise);
         let network =
             Network::new(config.id, config.secret.clone(), config.routes.clone(), local_ip);
-        let raft_config =
-            Arc::new(raft_config().validate().map_err(|err| StartError::Raft(err.to_string()))?);
+        let raft_config = Arc::new(
+            raft_config(config.snapshot_every)
+                .validate()
+                .map_err(|err| StartError::Raft(err.to_string()))?,
+        );
         let raft = Raft::new(config.id, raft_config, network, log_store, state_machine)
             .await
             .map_err(|err| StartError::Raft(err.to_string()))?;
@@ -247,6 +260,7 @@ mod tests {
 
     #[test]
     fn the_raft_config_is_valid() {
-        raft_config().validate().unwrap();
+        raft_config(0).validate().unwrap();
+        raft_config(10).validate().unwrap();
     }
 }

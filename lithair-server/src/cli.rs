@@ -63,7 +63,8 @@ pub struct Cli {
     pub shutdown_grace: u64,
 
     /// Take a snapshot of the state every N events, so that a restart replays only the log
-    /// after it; 0 turns snapshots off (existing ones are still used at start-up).
+    /// after it; 0 turns snapshots off (existing ones are still used at start-up). On a cluster
+    /// node: a snapshot every N entries (0: every 100000), keeping N entries of log behind it.
     #[arg(long, env = "LITHAIR_SNAPSHOT_EVERY", default_value_t = 0)]
     pub snapshot_every: u64,
 

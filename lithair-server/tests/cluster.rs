@@ -46,19 +46,25 @@ struct Cluster {
     root: tempfile::TempDir,
     secret: PathBuf,
     nodes: Vec<NodeProc>,
+    /// Extra flags every node gets.
+    extra: Vec<&'static str>,
 }
 
 impl Cluster {
     /// `size` nodes started, not yet initialised.
     async fn start(size: u64) -> Cluster {
+        Self::start_with(size, &[]).await
+    }
+
+    async fn start_with(size: u64, extra: &[&'static str]) -> Cluster {
         let root = tempfile::tempdir().unwrap();
         let secret = root.path().join("secret");
         std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
-        let mut cluster = Cluster { root, secret, nodes: Vec::new() };
+        let mut cluster = Cluster { root, secret, nodes: Vec::new(), extra: extra.to_vec() };
         for id in 1..=size {
             let dir = cluster.root.path().join(format!("node{id}"));
             let peer = format!("127.0.0.1:{}", free_port());
-            let node = spawn(id, &dir, &peer, &cluster.secret, None).await;
+            let node = spawn(id, &dir, &peer, &cluster.secret, Some(&cluster.extra)).await;
             cluster.nodes.push(node);
         }
         cluster
@@ -120,7 +126,7 @@ impl Cluster {
             let node = self.node(id);
             (node.dir.clone(), node.peer.clone())
         };
-        let node = spawn(id, &dir, &peer, &self.secret, None).await;
+        let node = spawn(id, &dir, &peer, &self.secret, Some(&self.extra)).await;
         self.nodes[(id - 1) as usize] = node;
     }
 }
@@ -459,4 +465,26 @@ async fn a_learner_catches_up_and_becomes_a_voter() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["items"], Value::Array(acknowledged));
     assert_eq!(status_of(new).await["role"], "follower");
+}
+
+#[tokio::test]
+async fn a_follower_far_behind_catches_up_from_a_snapshot() {
+    let mut cluster = Cluster::start_with(3, &["--snapshot-every", "10"]).await;
+    let leader = cluster.init().await;
+    let behind = if leader == 1 { 2 } else { 1 };
+    cluster.kill(behind).await;
+    let mut acknowledged = Vec::new();
+    for i in 0..40 {
+        acknowledged.push(create(&cluster.node(leader).api, &format!("while away {i}")).await);
+    }
+    let index = status_of(cluster.node(leader)).await["applied"].as_u64().unwrap();
+    cluster.restart(behind).await;
+    let (status, page) = local_read(cluster.node(behind), index, "/api/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"], Value::Array(acknowledged));
+    let log = std::fs::read_to_string(cluster.node(behind).dir.with_extension("log")).unwrap();
+    assert!(
+        log.contains("install_snapshot") || log.contains("InstallSnapshot"),
+        "caught up from a snapshot"
+    );
 }

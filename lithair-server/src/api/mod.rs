@@ -83,6 +83,7 @@ impl App {
             secret: options.secret,
             routes: options.routes,
             max_peer_body: lithair_cluster::NodeConfig::DEFAULT_MAX_PEER_BODY,
+            snapshot_every: config.snapshot_every,
         };
         let precondition: lithair_cluster::Precondition<StoreEvent> = cluster::precondition;
         let node = cluster::Node::start(node_config, peer_listener, Some(precondition)).await?;
