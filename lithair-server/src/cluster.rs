@@ -146,7 +146,29 @@ pub fn health(node: &Node) -> ClusterStatus {
 
 #[cfg(test)]
 mod tests {
+    use lithair_core::Event;
+
     use super::*;
+
+    #[test]
+    fn a_stale_decision_fails_its_precondition() {
+        use crate::model::{Article, Checksum};
+        let article = |id| Article {
+            id,
+            title: "t".into(),
+            content: "c".into(),
+            author_id: None,
+            checksum: Checksum::of_article("t", "c"),
+        };
+        let mut store = Store::default();
+        assert!(precondition(&StoreEvent::ArticleCreated(article(0)), &store));
+        assert!(!precondition(&StoreEvent::ArticleCreated(article(1)), &store), "id 0 is next");
+        assert!(!precondition(&StoreEvent::ArticleDeleted { id: 0 }, &store), "no article 0");
+        StoreEvent::ArticleCreated(article(0)).apply(&mut store);
+        assert!(!precondition(&StoreEvent::ArticleCreated(article(0)), &store), "id 0 taken");
+        assert!(precondition(&StoreEvent::ArticleUpdated(article(0)), &store));
+        assert!(precondition(&StoreEvent::ArticleDeleted { id: 0 }, &store));
+    }
 
     #[test]
     fn consistency_parameter() {

@@ -349,7 +349,10 @@ async fn peers_without_the_secret_change_nothing() {
     let log = std::fs::read_to_string(node.dir.with_extension("log")).unwrap();
     assert!(log.contains("without a valid cluster secret"), "the refusal is logged");
 
-    // With the secret, a malformed body is a 400 and changes nothing either.
+    // With the secret, a vote from a node outside the membership is refused, and a malformed
+    // body is a 400: neither changes anything.
+    let (status, body) = peer_post(&node.peer, "/raft/vote", Some(SECRET), &vote).await;
+    assert_eq!((status, &body["error"]["code"]), (StatusCode::FORBIDDEN, &json!("unknown_node")));
     let (status, body) =
         peer_post(&node.peer, "/raft/vote", Some(SECRET), &json!({"nope": 1})).await;
     assert_eq!(
