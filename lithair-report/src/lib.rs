@@ -5,7 +5,8 @@
 //! steps' measurements) — plus the [`RunInfo`] the harness gives it, records the run in
 //! `history/`, and writes `report.html`: one self-contained page (inline CSS and SVG, no
 //! JavaScript, nothing fetched) that a product owner opens offline and CI keeps as an artifact.
-//! The `lithair-report` binary rebuilds the same page from saved files ([`regenerate`]).
+//! The `lithair-report` binary rebuilds the same page from saved files ([`regenerate`]), or
+//! makes one report of a sharded run's per-shard reports ([`merge::merge`]).
 //!
 //! Pages are `maud` templates, so every text that comes from a feature file, an error or a
 //! log is HTML-escaped; charts are `plotters` SVG (see [`charts`]).
@@ -17,6 +18,7 @@ pub mod cucumber_json;
 mod format;
 pub mod history;
 mod html;
+pub mod merge;
 pub mod model;
 pub mod perf;
 pub mod recap;
@@ -30,7 +32,10 @@ use std::{
 
 use anyhow::Context as _;
 
-pub use run_info::{Cycle, LoadInfo, Machine, Metric, RunInfo, ScenarioInfo, Threshold};
+pub use run_info::{
+    ClusterOp, ClusterRun, Cycle, FaultWindow, Finding, LoadInfo, Machine, Metric, NodeRoles,
+    RunInfo, ScenarioInfo, Threshold,
+};
 
 use crate::{model::Run, perf::Perf};
 
@@ -113,8 +118,7 @@ impl Report {
         search.extend(info.workspace_root.as_ref().map(PathBuf::from));
         search.extend(std::env::current_dir().ok());
         let run = Run::build(features, &info, &search);
-        let this_run =
-            history::Entry::new(&info, run.passed(), run.scenario_tally, run.step_tally, &perf);
+        let this_run = history::Entry::new(&info, &run, &perf);
         let mut history = inputs.history.as_deref().map(history::last_runs).unwrap_or_default();
         history.retain(|e| e.started_at != this_run.started_at || this_run.started_at.is_empty());
         history.push(this_run);

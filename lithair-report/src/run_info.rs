@@ -63,6 +63,69 @@ pub struct ScenarioInfo {
     pub thresholds: Vec<Threshold>,
     /// Crash or power-loss cycles, in order.
     pub cycles: Vec<Cycle>,
+    /// What happened in a cluster scenario: its clients' operations, the faults, each node's
+    /// role over time, and the history checks' verdicts.
+    pub cluster: Option<ClusterRun>,
+}
+
+/// One cluster scenario over time, on the scenario's monotonic clock (ms since its origin), as
+/// Jepsen's plots show a test: operations by latency and outcome, fault windows, roles.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterRun {
+    pub ops: Vec<ClusterOp>,
+    pub faults: Vec<FaultWindow>,
+    /// Each node's role as sampled over the scenario, by node id.
+    pub roles: Vec<NodeRoles>,
+    /// Each history check of the scenario that did not pass: the check's name and what it
+    /// said, with the smallest part of the history that proves it.
+    pub findings: Vec<Finding>,
+}
+
+/// One client operation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterOp {
+    /// `create`, `read`, `update`, `delete`, `append`, `read_comments`.
+    pub kind: String,
+    /// `ok`, `fail` or `unknown`.
+    pub outcome: String,
+    pub invoke_ms: f64,
+    /// `None` for an unknown operation: it never completed.
+    pub complete_ms: Option<f64>,
+    /// The node that answered, when one did.
+    pub node: Option<u64>,
+}
+
+/// A fault and how long it lasted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultWindow {
+    /// `kill`, `pause`, `isolate`, `split`, …
+    pub kind: String,
+    pub nodes: Vec<u64>,
+    pub start_ms: f64,
+    /// `None`: it lasted until the end of the scenario.
+    pub end_ms: Option<f64>,
+}
+
+/// One node's role over time: `(ms, role)` samples, role one of `leader`, `follower`,
+/// `candidate`, `learner`, `down` (no answer).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeRoles {
+    pub node: u64,
+    pub samples: Vec<(f64, String)>,
+}
+
+/// A history check that failed, for the report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Finding {
+    /// The Then step, e.g. `the history is linearizable`.
+    pub check: String,
+    /// The checker's report: the verdict and the operations that prove it.
+    pub report: String,
 }
 
 /// What one load measured, beyond what perf.json records.
