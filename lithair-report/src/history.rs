@@ -1,12 +1,17 @@
 //! One small JSON per run in `target/cucumber/history/`, so the report can draw the last runs'
 //! results and key throughputs as trends. Files are named by start time, so their names sort
 //! in run order, and a regenerated report rewrites its own run's file rather than adding one.
+//! Each entry also keeps every scenario's duration, which `--shard` balances the next run by.
 
 use std::{collections::BTreeMap, fs, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{model::Tally, perf::Perf, run_info::RunInfo};
+use crate::{
+    model::{Run, Tally},
+    perf::Perf,
+    run_info::RunInfo,
+};
 
 /// How many runs the trend shows, this one included.
 pub const RUNS_SHOWN: usize = 10;
@@ -22,10 +27,12 @@ pub struct Entry {
     pub duration_secs: f64,
     /// Requests per second by "scenario · load label".
     pub throughputs: BTreeMap<String, f64>,
+    /// Seconds each scenario's steps took, by [`scenario_key`].
+    pub scenario_secs: BTreeMap<String, f64>,
 }
 
 impl Entry {
-    pub fn new(info: &RunInfo, passed: bool, scenarios: Tally, steps: Tally, perf: &Perf) -> Self {
+    pub fn new(info: &RunInfo, run: &Run, perf: &Perf) -> Self {
         let throughputs = perf
             .loads
             .iter()
@@ -38,14 +45,23 @@ impl Entry {
                 (throughput_key(scenario, &load.label), load.throughput)
             })
             .collect();
+        let mut scenario_secs = BTreeMap::new();
+        for (feature, scenario) in run.scenarios() {
+            // An outline's examples share a key: their longest stands for each.
+            let secs = scenario.duration_ns as f64 / 1e9;
+            let known = scenario_secs.entry(scenario_key(&feature.path, &scenario.name));
+            let known = known.or_insert(secs);
+            *known = f64::max(*known, secs);
+        }
         Entry {
             started_at: info.started_at.clone(),
             commit: info.commit.clone(),
-            passed,
-            scenarios,
-            steps,
+            passed: run.passed(),
+            scenarios: run.scenario_tally,
+            steps: run.step_tally,
             duration_secs: info.duration_secs,
             throughputs,
+            scenario_secs,
         }
     }
 
@@ -61,6 +77,13 @@ impl Entry {
 
 pub fn throughput_key(scenario: &str, label: &str) -> String {
     if scenario.is_empty() { label.to_string() } else { format!("{scenario} · {label}") }
+}
+
+/// A scenario's key among [`Entry::scenario_secs`]: its feature file, relative to the workspace
+/// (`features/crud.feature`), and its name. Not its line, so that an edit above it keeps its
+/// record.
+pub fn scenario_key(feature_path: &str, scenario_name: &str) -> String {
+    format!("{feature_path}: {scenario_name}")
 }
 
 /// Writes `entry` into `dir` (created if needed), replacing a file for the same start time.

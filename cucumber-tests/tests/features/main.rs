@@ -15,13 +15,19 @@
 //! matches no definition, or more than one, or a selection with no scenario, fails the run at
 //! once; so does any failed step.
 
+mod articles;
 mod cluster_checks;
 mod cluster_world;
 mod explain;
 mod hostile;
 mod http;
+mod load;
+mod log_checks;
 mod preflight;
 mod run_report;
+mod server_control;
+mod service_checks;
+mod snapshots;
 mod steps;
 mod world;
 

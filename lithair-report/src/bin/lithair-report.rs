@@ -1,13 +1,17 @@
-//! Rebuilds a run's HTML report from the files the run saved.
+//! Rebuilds a run's HTML report from the files the run saved, or merges the reports of a
+//! sharded run (`--shard I/N`) into one.
 //!
 //! ```text
 //! lithair-report --report-only target/cucumber
 //! lithair-report --report-only saved/cucumber.json saved/perf.json saved/run-info.json -o r.html
+//! lithair-report --merge target/cucumber/shard-*-of-3 --into target/cucumber
 //! ```
 //!
 //! A directory stands for the files a run leaves in it; single files are told apart by their
 //! content (a feature array, a perf array, a run-info object), so saved copies may be renamed.
-//! The history is read, never written: regenerating a report does not count as a run.
+//! The history is read, never written: regenerating a report does not count as a run. A merge
+//! does count as one (the shards' run): it records the run, with every scenario's duration, in
+//! the `history/` of `--into`, which the next sharded run is balanced by.
 
 #![forbid(unsafe_code)]
 
@@ -23,8 +27,16 @@ use serde_json::Value;
 struct Args {
     /// A reports directory (target/cucumber) or the files: cucumber.json, perf.json,
     /// run-info.json, a history directory.
-    #[arg(long = "report-only", value_name = "DIR_OR_FILES", num_args = 1.., required = true)]
+    #[arg(long = "report-only", value_name = "DIR_OR_FILES", num_args = 1..)]
+    #[arg(required_unless_present = "merge", conflicts_with = "merge")]
     inputs: Vec<PathBuf>,
+    /// The reports directories of a sharded run's shards (target/cucumber/shard-I-of-N),
+    /// merged into one run: its files and report.html are written into --into.
+    #[arg(long, value_name = "SHARD_DIRS", num_args = 1..)]
+    merge: Vec<PathBuf>,
+    /// Where a merged run's files go [default: the folder of the first shard's directory].
+    #[arg(long, value_name = "DIR", requires = "merge")]
+    into: Option<PathBuf>,
     /// Where to write the report [default: report.html next to cucumber.json].
     #[arg(short, long)]
     out: Option<PathBuf>,
@@ -48,6 +60,21 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<PathBuf> {
+    if !args.merge.is_empty() {
+        let into = match args.into {
+            Some(into) => into,
+            None => args.merge[0].parent().map(PathBuf::from).unwrap_or_default(),
+        };
+        let report = lithair_report::merge::merge(&args.merge, &into)?;
+        let tally = report.run.scenario_tally;
+        println!(
+            "merged {} shards: {} scenarios, {} failed",
+            args.merge.len(),
+            tally.total(),
+            tally.failed
+        );
+        return Ok(into.join(REPORT_HTML));
+    }
     let inputs = classify(&args.inputs)?;
     let out = match args.out {
         Some(out) => out,
