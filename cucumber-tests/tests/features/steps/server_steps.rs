@@ -1,161 +1,73 @@
 //! Starting, stopping, crashing and restarting the real server.
+//!
+//! The work is in `server_control.rs`, which every wording of these steps calls.
 
-use anyhow::{bail, ensure};
 use cucumber::{given, then, when};
 
 use super::parameters::Durability;
-use crate::world::LithairWorld;
+use crate::{server_control, world::LithairWorld};
 
 #[given("a running Lithair server")]
 async fn a_running_server(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.server.start().await
+    server_control::a_running_server(world).await
 }
 
 #[given(expr = "a running Lithair server with {durability} durability")]
 async fn a_running_server_with(world: &mut LithairWorld, mode: Durability) -> anyhow::Result<()> {
-    world.server.durability = Some(mode.0);
-    world.server.start().await
+    server_control::a_running_server_with(world, mode).await
 }
 
-/// The original scenarios' form. The port is only a label: the server still binds an
-/// ephemeral port, so that scenarios can run concurrently. The persistence path is a label
-/// too, mapped into the scenario's own directory (an absolute one under `persistence/`), so
-/// scenarios never share data.
-#[given(expr = "a Lithair server on port {int} with persistence {string}")]
-#[given(expr = "un serveur Lithair sur le port {int} avec persistence {string}")]
-async fn a_server_on_port_with_persistence(
-    world: &mut LithairWorld,
-    _port_label: u16,
-    path: String,
-) -> anyhow::Result<()> {
-    world.server.use_data_label(&path)?;
-    world.server.start().await
-}
-
-/// Upstream's durability phrases; the port is a label, as above.
 #[given(expr = "a Lithair server on port {int} with fsync enabled")]
 async fn a_server_with_fsync(world: &mut LithairWorld, _port_label: u16) -> anyhow::Result<()> {
-    world.server.durability = Some("fsync".into());
-    world.server.start().await
+    server_control::a_server_with_fsync(world, _port_label).await
 }
 
-/// "Without fsync" is the `flush` mode: each group is still written to the OS before it is
-/// acknowledged, only the `fdatasync` is left out (docs/durability.md). `async` would change
-/// more than the sentence says: it acknowledges before writing.
 #[given(expr = "a Lithair server on port {int} without fsync")]
 async fn a_server_without_fsync(world: &mut LithairWorld, _port_label: u16) -> anyhow::Result<()> {
-    world.server.durability = Some("flush".into());
-    world.server.start().await
-}
-
-/// The server is started without choosing a durability mode, and that default must be the
-/// durable one: checked on the running server as soon as it is up.
-#[given("persistence is enabled by default")]
-#[given("la persistence est activée par défaut")]
-async fn persistence_by_default(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.server.durability = None;
-    world.server.start().await?;
-    let health = crate::http::expect(world, reqwest::Method::GET, "/health", None, 200).await?;
-    ensure!(health["durability"] == "fsync", "the default durability is {}", health["durability"]);
-    let server = world.server.take()?;
-    ensure!(server.stop().await?.success(), "the server did not stop cleanly");
-    Ok(())
+    server_control::a_server_without_fsync(world, _port_label).await
 }
 
 #[when("I stop the server")]
-#[then("I stop the server cleanly")]
 async fn stop_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let status = world.server.take()?.stop().await?;
-    ensure!(status.success(), "the server did not exit cleanly after SIGTERM: {status}");
-    Ok(())
+    server_control::stop_the_server(world).await
 }
 
 #[when("the server crashes")]
-#[when(regex = r"^I brutally kill the server \(SIGKILL\)$")]
 async fn kill_the_server(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.server.take()?.kill().await?;
-    world.record_crash("crash (SIGKILL)");
-    Ok(())
+    server_control::kill_the_server(world).await
 }
 
 #[when("I start the server again")]
-#[when("I restart the server on the same port with the same persistence")]
 async fn start_again(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.server.start().await
+    server_control::start_again(world).await
 }
 
-/// A clean stop first, unless the server is already down (killed by an earlier step).
 #[when("I restart the server")]
 async fn restart(world: &mut LithairWorld) -> anyhow::Result<()> {
-    if world.server.process.is_some() {
-        stop_the_server(world).await?;
-    }
-    world.server.start().await
+    server_control::restart(world).await
 }
 
 #[then("the server is still healthy")]
 async fn server_is_healthy(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let health = crate::http::expect(world, reqwest::Method::GET, "/health", None, 200).await?;
-    ensure!(health["status"] == "ok", "health: {health}");
-    Ok(())
+    server_control::server_is_healthy(world).await
 }
 
 #[then("the server refuses to start")]
 async fn refuses_to_start(world: &mut LithairWorld) -> anyhow::Result<()> {
-    if world.server.process.is_some() {
-        bail!("a server is running; stop it before checking that it refuses to start");
-    }
-    let (status, log) =
-        cucumber_tests::process::start_expecting_refusal(&world.server.spec()).await?;
-    ensure!(!status.success(), "the server exited with {status} but should report a failure");
-    world.crashes.refusal = Some((status, log));
-    Ok(())
+    server_control::refuses_to_start(world).await
 }
 
 #[then(expr = "the server started in less than {int} seconds")]
 async fn started_within(world: &mut LithairWorld, seconds: u64) -> anyhow::Result<()> {
-    let Some(took) = world.server.last_start else { bail!("no server was started") };
-    ensure!(took.as_secs_f64() < seconds as f64, "starting took {took:?}");
-    Ok(())
+    server_control::started_within(world, seconds).await
 }
 
-/// Every counter of `/health` against the client's own tally of acknowledged writes and the
-/// size of the log file on disk, never against another number the server reports.
 #[then("the health counters match what was written")]
 async fn health_counters(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let health = crate::http::expect(world, reqwest::Method::GET, "/health", None, 200).await?;
-    let expected = &world.expected;
-    let log_bytes = std::fs::metadata(world.server.log_path())?.len();
-    let tally = [
-        ("events", expected.events.len() as u64),
-        ("articles", expected.articles.len() as u64),
-        ("users", expected.users.len() as u64),
-        ("comments", expected.comments.len() as u64),
-        ("log_bytes", log_bytes),
-    ];
-    for (counter, count) in tally {
-        ensure!(
-            health[counter] == count,
-            "/health says {counter} {}, expected {count}: {health}",
-            health[counter]
-        );
-    }
-    Ok(())
+    server_control::health_counters(world).await
 }
 
-/// Stop, start again on the same data and time the start; then every article the scenario
-/// knows must be served exactly as acknowledged, and nothing else.
 #[then(expr = "the database must be reloadable in less than {int} seconds")]
 async fn reloadable_within(world: &mut LithairWorld, seconds: u64) -> anyhow::Result<()> {
-    restart(world).await?;
-    started_within(world, seconds).await?;
-    let served = crate::http::all_articles(world).await?;
-    ensure!(
-        served == world.expected.articles,
-        "after reloading, the server serves {} articles, {} acknowledged; first difference: {:?}",
-        served.len(),
-        world.expected.articles.len(),
-        world.expected.articles.iter().find(|(id, a)| served.get(id) != Some(a)).map(|(id, _)| id)
-    );
-    Ok(())
+    server_control::reloadable_within(world, seconds).await
 }
