@@ -6,10 +6,7 @@
 //! A SIGKILL is a process crash: what the server had handed to the OS survives it. Power loss
 //! is not simulated here (see docs/durability.md).
 
-use std::{
-    collections::BTreeSet,
-    time::{Duration, SystemTime},
-};
+use std::{collections::BTreeSet, time::Duration};
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
@@ -46,27 +43,17 @@ async fn stop_cleanly(server: cucumber_tests::process::ServerProcess) -> anyhow:
     Ok(())
 }
 
-/// Delays between 100 and 1000 ms, different at each run and printed so that a failure can
-/// be replayed with the same timing.
-fn random_delays(count: usize) -> Vec<Duration> {
-    let mut state =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
-            | 1;
-    (0..count)
-        .map(|_| {
-            // xorshift64: plenty for spreading kill times.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            Duration::from_millis(100 + state % 900)
-        })
-        .collect()
+/// Delays between 100 and 1000 ms, drawn from the run's seed: the same seed kills at the same
+/// moments.
+fn random_delays(world: &LithairWorld, count: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut random = world.seeded("kill delays")?;
+    let range = Duration::from_millis(100)..Duration::from_millis(1000);
+    Ok((0..count).map(|_| random.duration(range.clone())).collect())
 }
 
 #[when(expr = "the server is killed at a random moment under full write load, {int} times over")]
 async fn killed_under_load(world: &mut LithairWorld, times: usize) -> anyhow::Result<()> {
-    let delays = random_delays(times);
-    println!("    kill delays: {:?}", delays.iter().map(Duration::as_millis).collect::<Vec<_>>());
+    let delays = random_delays(world, times)?;
     for (round, delay) in delays.into_iter().enumerate() {
         interrupt_under_load(world, delay, true)
             .await

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use cucumber::{gherkin::Step, given, then, when};
-use cucumber_tests::model::ArticleInput;
+use cucumber_tests::{model::ArticleInput, seed::Stream};
 use rawhttp::{End, Outcome, RawResponse};
 use tokio::{io::AsyncWriteExt, net::TcpStream, time::Instant};
 
@@ -106,15 +106,18 @@ async fn raw_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
         table.rows.first().is_some_and(|h| h == &["request"]),
         "the table's column is `request`"
     );
+    // Garbage from the run's seed: the same run replays the same bytes.
+    let mut random = world.seeded("raw requests")?;
     for row in &table.rows[1..] {
-        let outcome = rawhttp::send_then_read(addr, &shape(&row[0])?, SHORT_WAIT).await?;
+        let bytes = shape(&row[0], &mut random)?;
+        let outcome = rawhttp::send_then_read(addr, &bytes, SHORT_WAIT).await?;
         world.answers.hostile.push((row[0].clone(), outcome));
     }
     Ok(())
 }
 
 /// The bytes of a named abusive request.
-fn shape(name: &str) -> anyhow::Result<Vec<u8>> {
+fn shape(name: &str, random: &mut Stream) -> anyhow::Result<Vec<u8>> {
     let article = br#"{"title":"smuggled","content":"c"}"#;
     Ok(match name {
         // Chunked, the body is a valid article; by the Content-Length, the body is its first
@@ -139,10 +142,10 @@ fn shape(name: &str) -> anyhow::Result<Vec<u8>> {
             "transfer-encoding: chunked\r\n",
             b"zz\r\n{}\r\n0\r\n\r\n",
         ),
-        "random bytes" => random_bytes(4096),
+        "random bytes" => random.bytes(4096),
         "a TLS ClientHello" => {
             let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03];
-            hello.extend_from_slice(&random_bytes(160));
+            hello.extend_from_slice(&random.bytes(160));
             hello
         }
         "the HTTP/2 preface" => {
@@ -155,19 +158,6 @@ fn shape(name: &str) -> anyhow::Result<Vec<u8>> {
             "unknown request shape {other:?}: Content-Length and Transfer-Encoding, two different Content-Lengths, an invalid chunk size, random bytes, a TLS ClientHello, the HTTP/2 preface, a GET with a body"
         ),
     })
-}
-
-/// The same bytes every run (xorshift), so a failure can be replayed.
-fn random_bytes(count: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    (0..count)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }
 
 #[when(expr = "a client sends its request head one byte every {int} ms")]

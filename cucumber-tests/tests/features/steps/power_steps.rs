@@ -9,7 +9,7 @@
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context, anyhow, bail, ensure};
@@ -179,7 +179,7 @@ async fn power_fails(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[when("the power fails mid-write")]
 async fn power_fails_mid_write(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let seed = Seeds::from_clock().next();
+    let seed = world.seeded("torn page")?.below(u64::MAX);
     cut_power(world, Some(seed)).await.map(drop)
 }
 
@@ -285,15 +285,14 @@ async fn power_fails_under_load_from(
     writers: usize,
     times: usize,
 ) -> anyhow::Result<()> {
-    let mut seeds = Seeds::from_clock();
-    println!("    power-cut seeds start at {}", seeds.0);
+    let mut random = world.seeded("power cuts")?;
     let started = Instant::now();
     for round in 1..=times {
         // Short: the pipeline is full within milliseconds, and every write in a window is
         // one more record each later cut's restart replays and reads back.
-        let delay = Duration::from_millis(20 + seeds.next() % 200);
+        let delay = random.duration(Duration::from_millis(20)..Duration::from_millis(220));
         // Half the cuts tear the page being written, half drop the unsynced tail cleanly.
-        let torn = Some(seeds.next()).filter(|seed| seed % 2 == 0);
+        let torn = if random.chance(0.5) { Some(random.below(u64::MAX)) } else { None };
         cut_under_load(
             world,
             writers,
@@ -507,25 +506,4 @@ async fn snapshots_durable(world: &mut LithairWorld) -> anyhow::Result<()> {
         cuts.len()
     );
     Ok(())
-}
-
-/// Seeds for cut timing and torn pages, taken from the clock: different at each run. They are
-/// printed for the record, but nothing reads one back: unlike the choices drawn from the run's
-/// seed (`LITHAIR_SEED`, `cucumber_tests::seed`), a power-cut run cannot be replayed yet.
-struct Seeds(u64);
-
-impl Seeds {
-    fn from_clock() -> Seeds {
-        let nanos =
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_nanos());
-        Seeds(nanos as u64 | 1)
-    }
-
-    /// xorshift64: plenty for spreading cut times.
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
