@@ -103,9 +103,22 @@ impl ClusterClient {
     /// Perform `op` as client `process` through `node`, and record it: invoked now, completed
     /// with what the answer says. Returns what the client learnt.
     pub async fn perform(&self, process: u64, node: SocketAddr, op: Op) -> Fate {
+        self.perform_avoiding(process, node, op, &[]).await
+    }
+
+    /// [`Self::perform`], but a redirect to one of `avoid` is not followed: the operation
+    /// then failed (it was never sent there). For probes that must not wait out a client
+    /// timeout on a node the harness knows it killed or paused.
+    pub async fn perform_avoiding(
+        &self,
+        process: u64,
+        node: SocketAddr,
+        op: Op,
+        avoid: &[SocketAddr],
+    ) -> Fate {
         let (method, path, body) = request(&op);
         let pending = self.history.invoke(process, op.clone());
-        let fate = self.send(method, node, &path, body.as_ref()).await;
+        let fate = self.send_avoiding(method, node, &path, body.as_ref(), avoid).await;
         match &fate {
             Fate::Answered { status, body, node } => {
                 let by = self.node_id(*node);
@@ -128,6 +141,17 @@ impl ClusterClient {
         path: &str,
         body: Option<&Value>,
     ) -> Fate {
+        self.send_avoiding(method, node, path, body, &[]).await
+    }
+
+    async fn send_avoiding(
+        &self,
+        method: Method,
+        node: SocketAddr,
+        path: &str,
+        body: Option<&Value>,
+        avoid: &[SocketAddr],
+    ) -> Fate {
         let writes = method != Method::GET && method != Method::HEAD;
         let mut node = node;
         let mut path = path.to_string();
@@ -146,6 +170,9 @@ impl ClusterClient {
             let status = response.status();
             if status == StatusCode::TEMPORARY_REDIRECT {
                 match redirect_target(response.headers()) {
+                    Ok((to, _)) if avoid.contains(&to) => {
+                        return Fate::Failed(format!("redirected to {to}, which is down"));
+                    }
                     Ok((to, to_path)) => {
                         (node, path) = (to, to_path);
                         continue;

@@ -15,6 +15,7 @@
 mod client;
 mod finals;
 mod node;
+mod roles;
 pub mod workload;
 
 use std::{
@@ -28,6 +29,7 @@ use serde_json::{Value, json};
 
 pub use client::{ClusterClient, Fate};
 pub use node::{ClusterNode, NodeState};
+pub use roles::{RoleSampler, Roles};
 
 /// How long a cluster may go without a leader before a step waiting for one fails. Election
 /// timeouts are about a second (docs/cluster.md); a few rounds of split votes fit in this.

@@ -11,6 +11,7 @@
 
 use std::{
     net::SocketAddr,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -24,8 +25,9 @@ pub struct Plan {
     /// Client number: its process ids are `client`, `client + clients`, `client + 2 × clients`…
     pub client: u64,
     pub clients: u64,
-    /// The articles it works on, by id.
-    pub articles: Vec<u64>,
+    /// The articles the clients work on, by id, shared by all of them: register clients
+    /// create new ones and delete old ones, so that the pool neither dies out nor grows stale.
+    pub articles: Arc<Mutex<Vec<u64>>>,
     /// The nodes it sends requests to, one chosen per operation.
     pub nodes: Vec<SocketAddr>,
     pub duration: Duration,
@@ -36,7 +38,8 @@ pub struct Plan {
 /// Which kind of workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Reads (half), overwrites (nearly half) and, rarely, deletes.
+    /// Reads (45%), overwrites (40%), creates (10%) and deletes (5%). A deleted article never
+    /// comes back (ids are not reused), so creates keep live articles in the pool.
     Register,
     /// Comment appends and comment-list reads, half each.
     ListAppend,
@@ -53,19 +56,40 @@ pub async fn run(
     let deadline = Instant::now() + plan.duration;
     let mut process = plan.client;
     let mut performed = 0;
-    while Instant::now() < deadline && !plan.articles.is_empty() && !plan.nodes.is_empty() {
-        let article = plan.articles[random(plan.articles.len() as u64) as usize];
+    while Instant::now() < deadline && !plan.nodes.is_empty() {
         let node = plan.nodes[random(plan.nodes.len() as u64) as usize];
         let dice = random(100);
-        let op = match kind {
-            Kind::Register if dice < 50 => Op::Read { article },
-            Kind::Register if dice < 97 => Op::Update { article, title: client.unique("title") },
-            Kind::Register => Op::Delete { article },
-            Kind::ListAppend if dice < 50 => Op::ReadComments { article },
-            Kind::ListAppend => Op::Append { article, comment: client.unique("comment") },
+        let pool: Vec<u64> = plan.articles.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let op = match (kind, pool.is_empty()) {
+            (Kind::Register, true) => Op::Create { title: client.unique("title") },
+            (Kind::ListAppend, true) => break,
+            (_, false) => {
+                let article = pool[random(pool.len() as u64) as usize];
+                match kind {
+                    Kind::Register if dice < 45 => Op::Read { article },
+                    Kind::Register if dice < 85 => {
+                        Op::Update { article, title: client.unique("title") }
+                    }
+                    Kind::Register if dice < 95 => Op::Create { title: client.unique("title") },
+                    Kind::Register => Op::Delete { article },
+                    Kind::ListAppend if dice < 50 => Op::ReadComments { article },
+                    Kind::ListAppend => Op::Append { article, comment: client.unique("comment") },
+                }
+            }
         };
-        let fate = client.perform(process, node, op).await;
+        let fate = client.perform(process, node, op.clone()).await;
         performed += 1;
+        match (&op, &fate) {
+            (Op::Create { .. }, _) => {
+                if let Some(id) = fate.answered(201).and_then(|body| body["id"].as_u64()) {
+                    plan.articles.lock().unwrap_or_else(|p| p.into_inner()).push(id);
+                }
+            }
+            (Op::Delete { article }, _) if fate.acknowledged() => {
+                plan.articles.lock().unwrap_or_else(|p| p.into_inner()).retain(|id| id != article);
+            }
+            _ => {}
+        }
         if matches!(fate, Fate::Unknown(_)) {
             process += plan.clients;
         }

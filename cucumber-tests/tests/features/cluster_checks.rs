@@ -5,18 +5,81 @@
 //! Some checks probe: a write sent to see who acknowledges it. The probes are recorded in the
 //! history like every other operation, so the history checks judge them too.
 
-use std::time::{Duration, Instant};
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail, ensure};
 use cucumber_tests::raftlog::{RaftLog, Record};
-use lincheck::Op;
+use lincheck::{History, Op, PartitionWindow, Verdict};
 
 use crate::cluster_world::ClusterWorld;
 
 /// How long followers get to learn of a new leader (its first heartbeats).
 const FOLLOW_DEADLINE: Duration = Duration::from_secs(5);
 
+/// The most a linearizability search may take before it gives up as inconclusive (a failure).
+const CHECK_LIMIT: Duration = Duration::from_secs(60);
+
 impl ClusterWorld {
+    /// A checker's verdict: a pass, or a failed step whose error — and the run report — carry
+    /// the verdict and the smallest part of the history that proves it. Inconclusive fails.
+    fn judge(&self, check: &str, verdict: &Verdict, history: &History) -> anyhow::Result<()> {
+        if verdict.is_pass() {
+            return Ok(());
+        }
+        let report = verdict.report(history);
+        self.found(check, &report);
+        bail!("{check}: {report}")
+    }
+
+    /// The history is linearizable: each article a register that may be absent.
+    pub async fn check_linearizable(&self) -> anyhow::Result<()> {
+        let history = self.history();
+        let searched = history.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            lincheck::check_linearizable(&searched, CHECK_LIMIT)
+        })
+        .await?;
+        self.judge("the history is linearizable", &verdict, &history)
+    }
+
+    /// No write answered by a cut-off node itself succeeded inside its partition's window.
+    pub fn check_no_minority_ack(&self) -> anyhow::Result<()> {
+        let history = self.history();
+        let cluster = self.running()?;
+        let windows: Vec<PartitionWindow> = cluster
+            .faults
+            .iter()
+            .filter(|fault| fault.kind == "isolate" || fault.kind == "split")
+            .map(|fault| PartitionWindow {
+                start: fault.start.as_nanos() as u64,
+                end: fault.end.map_or(u64::MAX, |end| end.as_nanos() as u64),
+                minority: fault.nodes.iter().copied().collect(),
+            })
+            .collect();
+        ensure!(!windows.is_empty(), "no partition happened in this scenario");
+        let verdict = lincheck::check_no_minority_ack(&history, &windows);
+        self.judge("no write was acknowledged on the minority side", &verdict, &history)
+    }
+
+    /// Each article's comments, as served and as logged on every node, and as every read saw
+    /// them: no acknowledged append lost, duplicated or reordered.
+    pub async fn check_comment_lists(&self) -> anyhow::Result<()> {
+        let history = self.history();
+        let cluster = self.running()?;
+        for finals in [cluster.served_states().await?, cluster.logged_states().await?] {
+            let verdict = lincheck::check_list_append(&history, &finals);
+            self.judge(
+                "no acknowledged comment was lost, duplicated or reordered",
+                &verdict,
+                &history,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Exactly one serving node leads, and every other serving node follows it, in its term.
     pub async fn check_one_leader(&self) -> anyhow::Result<()> {
         let cluster = self.running()?;
@@ -73,15 +136,10 @@ impl ClusterWorld {
         let cluster = self.running()?;
         let served = cluster.served_states().await?;
         let verdict = lincheck::check_no_lost_writes(&history, &served);
-        ensure!(verdict.is_pass(), "as the nodes serve their data:\n{}", verdict.report(&history));
+        self.judge("every acknowledged write is on every node, as served", &verdict, &history)?;
         let logged = cluster.logged_states().await?;
         let verdict = lincheck::check_no_lost_writes(&history, &logged);
-        ensure!(
-            verdict.is_pass(),
-            "as the nodes' events.raftlog files say (read by the harness):\n{}",
-            verdict.report(&history)
-        );
-        Ok(())
+        self.judge("every acknowledged write is in every node's log", &verdict, &history)
     }
 
     /// [`Self::check_every_write_everywhere`], with every node of the cluster serving.
@@ -131,7 +189,13 @@ impl ClusterWorld {
             .map(|node| node.api)
             .collect();
         ensure!(!targets.is_empty(), "no node is left to write to");
-        let took = self.probe_until_acknowledged(&targets, limit * 3).await?;
+        let gone: Vec<_> = fault
+            .nodes
+            .iter()
+            .filter_map(|id| cluster.node(*id).ok())
+            .map(|node| node.api)
+            .collect();
+        let took = self.probe_until_acknowledged(&targets, &gone, limit * 3).await?;
         let took = took.saturating_sub(fault.start);
         ensure!(
             took <= limit,
@@ -152,21 +216,30 @@ impl ClusterWorld {
             .map(|node| node.api)
             .collect();
         ensure!(!targets.is_empty(), "no node is left to write to");
-        self.probe_until_acknowledged(&targets, patience).await.map(drop)
+        let gone: Vec<_> = cluster
+            .nodes
+            .iter()
+            .filter(|node| !node.is_serving() || self.cut_off.contains(&node.id))
+            .map(|node| node.api)
+            .collect();
+        self.probe_until_acknowledged(&targets, &gone, patience).await.map(drop)
     }
 
     /// Create articles through `targets` in turn until one is acknowledged; when it was, on the
-    /// scenario's clock.
+    /// scenario's clock. A redirect to a node in `gone` is not followed: a real client would
+    /// wait out its timeout there, which measures the client, not the cluster.
     async fn probe_until_acknowledged(
         &self,
-        targets: &[std::net::SocketAddr],
+        targets: &[SocketAddr],
+        gone: &[SocketAddr],
         patience: Duration,
     ) -> anyhow::Result<Duration> {
         let client = self.client()?;
         let deadline = Instant::now() + patience;
         for attempt in 0.. {
             let node = targets[attempt % targets.len()];
-            let fate = client.perform(0, node, Op::Create { title: client.unique("probe") }).await;
+            let title = client.unique("probe");
+            let fate = client.perform_avoiding(0, node, Op::Create { title }, gone).await;
             if fate.acknowledged() {
                 return Ok(self.origin.elapsed());
             }

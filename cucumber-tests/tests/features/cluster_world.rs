@@ -8,15 +8,17 @@
 
 use std::{
     path::Path,
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, ensure};
 use cucumber_tests::{
-    cluster::{Cluster, ClusterClient},
+    cluster::{Cluster, ClusterClient, Fault, RoleSampler},
     process,
 };
-use lincheck::{History, Op, Recorder};
+use lincheck::{History, Op, Outcome, Recorder};
+use lithair_report::{ClusterOp, ClusterRun, FaultWindow, Finding, NodeRoles};
 use serde_json::Value;
 
 /// How long a client waits for an answer before it counts the operation as unknown: above
@@ -40,6 +42,10 @@ pub struct ClusterWorld {
     pub downed: Option<u64>,
     /// What a rogue process without the secret sent, and what it was answered.
     pub rogue: Option<RogueAttempts>,
+    /// Each node's role over the scenario, for the run report.
+    roles: Option<RoleSampler>,
+    /// The history checks that failed, with what proves it, for the run report.
+    findings: Mutex<Vec<Finding>>,
 }
 
 /// What the rogue sent, and what each node answered: (node, request, status).
@@ -60,6 +66,8 @@ impl ClusterWorld {
             cut_off: Vec::new(),
             downed: None,
             rogue: None,
+            roles: None,
+            findings: Mutex::default(),
         }
     }
 
@@ -76,7 +84,8 @@ impl ClusterWorld {
         ensure!(self.cluster.is_none(), "this scenario already has a cluster");
         std::fs::create_dir_all(dir)?;
         let cluster = Cluster::start(dir, size, self.origin).await?;
-        let nodes = cluster.nodes.iter().map(|node| (node.id, node.api)).collect();
+        let nodes: Vec<_> = cluster.nodes.iter().map(|node| (node.id, node.api)).collect();
+        self.roles = Some(RoleSampler::start(nodes.clone(), self.origin)?);
         self.client = Some(ClusterClient::new(CLIENT_TIMEOUT, self.history.clone(), nodes)?);
         self.cluster = Some(cluster);
         Ok(())
@@ -104,6 +113,18 @@ impl ClusterWorld {
             );
         }
         Ok(())
+    }
+
+    /// `count` articles created through the first node that is serving and not cut off, each
+    /// acknowledged.
+    pub async fn create_through_any(&self, count: usize) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let node = cluster
+            .nodes
+            .iter()
+            .find(|node| node.is_serving() && !self.cut_off.contains(&node.id))
+            .context("no node is up")?;
+        self.create_through(node.id, count).await
     }
 
     /// `count` articles created through the current leader, each acknowledged.
@@ -166,16 +187,34 @@ impl ClusterWorld {
         Ok(())
     }
 
-    /// Stop the cluster; on failure, keep the history beside the nodes' files and return the
-    /// end of each node's server log.
-    pub async fn finish(&mut self, passed: bool, dir: &Path) -> Option<String> {
+    /// A history check failed: keep what proves it for the run report.
+    pub fn found(&self, check: &str, report: &str) {
+        let finding = Finding { check: check.to_string(), report: report.to_string() };
+        self.findings.lock().unwrap_or_else(|p| p.into_inner()).push(finding);
+    }
+
+    /// Stop the cluster. Returns what the run report shows of it and, on failure, the end of
+    /// each node's server log; the history is then kept beside the nodes' files.
+    pub async fn finish(
+        &mut self,
+        passed: bool,
+        dir: &Path,
+    ) -> Option<(ClusterRun, Option<String>)> {
         let mut cluster = self.cluster.take()?;
+        let roles = self.roles.take().map(RoleSampler::stop).unwrap_or_default();
         cluster.stop().await;
+        let history = self.history();
+        let run = ClusterRun {
+            ops: history.entries().iter().map(|entry| report_op(entry)).collect(),
+            faults: cluster.faults.iter().map(report_fault).collect(),
+            roles: roles.into_iter().map(|(node, samples)| NodeRoles { node, samples }).collect(),
+            findings: std::mem::take(&mut *self.findings.lock().unwrap_or_else(|p| p.into_inner())),
+        };
         if passed {
-            return None;
+            return Some((run, None));
         }
         let path = dir.join("history.jsonl");
-        if let Err(err) = self.history().write_jsonl(&path) {
+        if let Err(err) = history.write_jsonl(&path) {
             eprintln!("harness: cannot keep the history in {}: {err:#}", path.display());
         }
         let tails = cluster.nodes.iter().map(|node| {
@@ -186,6 +225,37 @@ impl ClusterWorld {
                 node.spec.log_file.display()
             )
         });
-        Some(tails.collect::<Vec<_>>().join("\n"))
+        Some((run, Some(tails.collect::<Vec<_>>().join("\n"))))
+    }
+}
+
+fn millis(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn report_op(entry: &lincheck::Entry) -> ClusterOp {
+    let outcome = match entry.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Fail => "fail",
+        Outcome::Unknown => "unknown",
+    };
+    // The op's kind, as history.jsonl names it.
+    let kind =
+        serde_json::to_value(&entry.op).ok().and_then(|op| op["op"].as_str().map(str::to_string));
+    ClusterOp {
+        kind: kind.unwrap_or_default(),
+        outcome: outcome.to_string(),
+        invoke_ms: millis(entry.invoke),
+        complete_ms: entry.complete.map(millis),
+        node: entry.node,
+    }
+}
+
+fn report_fault(fault: &Fault) -> FaultWindow {
+    FaultWindow {
+        kind: fault.kind.clone(),
+        nodes: fault.nodes.clone(),
+        start_ms: fault.start.as_secs_f64() * 1000.0,
+        end_ms: fault.end.map(|end| end.as_secs_f64() * 1000.0),
     }
 }

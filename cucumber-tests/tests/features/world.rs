@@ -354,9 +354,12 @@ impl LithairWorld {
     pub async fn finish(&mut self, passed: bool) -> ScenarioInfo {
         let dir = self.server.scenario_dir.as_ref().map(|d| d.path().display().to_string());
         // The cluster first: its files are inside the scenario's directory, kept or deleted next.
-        let nodes_tail = match &self.server.scenario_dir {
-            Some(scenario_dir) => self.cluster.finish(passed, scenario_dir.path()).await,
-            None => None,
+        let (cluster, nodes_tail) = match &self.server.scenario_dir {
+            Some(scenario_dir) => match self.cluster.finish(passed, scenario_dir.path()).await {
+                Some((run, tails)) => (Some(run), tails),
+                None => (None, None),
+            },
+            None => (None, None),
         };
         if let Some(tails) = &nodes_tail {
             eprintln!("{tails}");
@@ -394,6 +397,7 @@ impl LithairWorld {
             loads: std::mem::take(&mut self.perf.endpoints),
             thresholds: std::mem::take(&mut self.perf.thresholds),
             cycles: cycles.collect(),
+            cluster,
             ..ScenarioInfo::default()
         }
     }

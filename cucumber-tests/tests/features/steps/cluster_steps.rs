@@ -24,6 +24,11 @@ async fn create_through(world: &mut LithairWorld, count: usize, id: u64) -> anyh
     world.cluster.create_through(id, count).await
 }
 
+#[when(expr = "{int} articles are created through a node that is up")]
+async fn create_through_any(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    world.cluster.create_through_any(count).await
+}
+
 #[then("a follower answers a write with a redirect to the leader")]
 async fn followers_redirect(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.check_followers_redirect().await

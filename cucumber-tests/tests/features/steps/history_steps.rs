@@ -2,18 +2,18 @@
 //! the checks of the history they recorded: linearizable, no acknowledged write lost, no
 //! acknowledgement from a minority, no comment lost, duplicated or reordered.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use anyhow::{Context, ensure};
 use cucumber::{then, when};
 use cucumber_tests::cluster::workload::{self, Kind, Plan};
-use lincheck::{Op, PartitionWindow};
+use lincheck::Op;
 
 use super::parameters::Times;
 use crate::world::LithairWorld;
-
-/// The most a linearizability search may take before it gives up as inconclusive (a failure).
-const CHECK_LIMIT: Duration = Duration::from_secs(60);
 
 /// Pause between a client's operations: a few clients then leave the two cores to the nodes.
 const THINK: Duration = Duration::from_millis(5);
@@ -95,12 +95,13 @@ async fn race(
     }
     let duration = Duration::from_secs(seconds);
     let rng = world.seeded("clients")?;
+    let pool = Arc::new(Mutex::new(ids));
     let mut tasks = Vec::new();
     for number in 1..=clients {
         let plan = Plan {
             client: number,
             clients,
-            articles: ids.clone(),
+            articles: Arc::clone(&pool),
             nodes: nodes.clone(),
             duration,
             think: THINK,
@@ -157,43 +158,15 @@ async fn heal(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> 
 
 #[then("the history is linearizable")]
 async fn linearizable(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let history = world.cluster.history();
-    let verdict = tokio::task::spawn_blocking(move || {
-        let verdict = lincheck::check_linearizable(&history, CHECK_LIMIT);
-        (verdict.is_pass(), verdict.report(&history))
-    })
-    .await?;
-    ensure!(verdict.0, "{}", verdict.1);
-    Ok(())
+    world.cluster.check_linearizable().await
 }
 
 #[then("no write was acknowledged on the minority side")]
 async fn no_minority_ack(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let history = world.cluster.history();
-    let cluster = world.cluster.running()?;
-    let windows: Vec<PartitionWindow> = cluster
-        .faults
-        .iter()
-        .filter(|fault| fault.kind == "isolate" || fault.kind == "split")
-        .map(|fault| PartitionWindow {
-            start: fault.start.as_nanos() as u64,
-            end: fault.end.map_or(u64::MAX, |end| end.as_nanos() as u64),
-            minority: fault.nodes.iter().copied().collect(),
-        })
-        .collect();
-    ensure!(!windows.is_empty(), "no partition happened in this scenario");
-    let verdict = lincheck::check_no_minority_ack(&history, &windows);
-    ensure!(verdict.is_pass(), "{}", verdict.report(&history));
-    Ok(())
+    world.cluster.check_no_minority_ack()
 }
 
 #[then("no acknowledged comment was lost, duplicated or reordered on any node")]
 async fn comments_intact(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let history = world.cluster.history();
-    let cluster = world.cluster.running()?;
-    for finals in [cluster.served_states().await?, cluster.logged_states().await?] {
-        let verdict = lincheck::check_list_append(&history, &finals);
-        ensure!(verdict.is_pass(), "{}", verdict.report(&history));
-    }
-    Ok(())
+    world.cluster.check_comment_lists().await
 }
