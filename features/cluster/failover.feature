@@ -1,0 +1,23 @@
+@cluster @serial
+Feature: Losing the leader loses no acknowledged write
+  When the leader crashes, the others elect a new one within about a second and carry on.
+  Every write the old leader acknowledged is still there; the old leader comes back as a
+  follower and catches up.
+
+  Scenario: The leader is killed and the majority carries on
+    Given a 3-node Lithair cluster
+    When 20 articles are created through node 1
+    And the leader is killed
+    Then a new leader acknowledges a write within 3000 ms
+    When 10 articles are created through a node that is up
+    And the killed node is restarted
+    Then every acknowledged write is present on every node
+    And the nodes' logs agree up to the commit index
+
+  Scenario: A paused leader is replaced and steps down when it wakes
+    Given a 3-node Lithair cluster
+    When the leader is paused
+    Then a new leader acknowledges a write within 3000 ms
+    When the paused node is resumed
+    Then one node leads and the others follow it
+    And every acknowledged write is present on every node
