@@ -7,6 +7,7 @@
 //! - [`model`]: articles (and their checksum), users and comments, as the harness expects them;
 //! - [`raftlog`]: the harness's own reader of `events.raftlog`, written from docs/raftlog.md;
 //! - [`seed`]: the run's one seed (`LITHAIR_SEED`) and the random streams derived from it;
+//! - [`shard`]: which scenarios machine I of N runs (`--shard I/N`), balanced by past durations;
 //! - [`snapfile`]: its own check of snapshot files, written from docs/snapshots.md;
 //! - [`suggest`]: the nearest defined steps and a pasteable definition for a step line that
 //!   matches none;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod process;
 pub mod raftlog;
 pub mod seed;
+pub mod shard;
 pub mod snapfile;
 pub mod suggest;
 pub mod workloads;

@@ -119,6 +119,29 @@ async fn named_articles(_: &mut OverlappingWorld, _name: String) {
     unreachable!("the preflight refuses an ambiguous line before any step runs")
 }
 
+/// `--shard I/N` on the real specification, as N CI machines would run it: the shards are
+/// disjoint, together exactly the whole selection (`--shard 1/1`), and the same on every call.
+#[test]
+fn the_shards_of_the_specification_partition_it() {
+    let listed = |shard: &str| {
+        let (run, _) = features(&["--dry-run", "--shard", shard]);
+        assert!(run.status.success(), "--shard {shard}:\n{}", stderr(&run));
+        let prefix = format!("shard {shard}: ");
+        let out = stdout(&run);
+        out.lines().filter_map(|l| l.strip_prefix(&prefix).map(str::to_string)).collect::<Vec<_>>()
+    };
+    let whole = listed("1/1");
+    assert!(whole.len() > 50, "the specification has more scenarios: {whole:?}");
+    let shards: Vec<Vec<String>> = (1..=3).map(|i| listed(&format!("{i}/3"))).collect();
+    assert_eq!(listed("2/3"), shards[1], "the split is not deterministic");
+    let mut union: Vec<String> = shards.concat();
+    assert!(shards.iter().all(|shard| !shard.is_empty() && shard.len() < whole.len()));
+    union.sort();
+    let mut expected = whole.clone();
+    expected.sort();
+    assert_eq!(union, expected, "the shards are not disjoint or miss a scenario");
+}
+
 #[test]
 fn an_ambiguous_step_lists_every_candidate() {
     let fixture = workspace().join("cucumber-tests/tests/fixtures/ambiguous.feature");

@@ -6,6 +6,7 @@
 //! cargo test -p cucumber-tests --test features -- --tags 'not @slow'   # skip the long ones
 //! cargo test -p cucumber-tests --test features -- -i features/crud.feature # one feature
 //! cargo test -p cucumber-tests --test features -- --dry-run                # check the steps only
+//! cargo test -p cucumber-tests --test features -- --shard 2/3   # one CI machine's third
 //! ```
 //!
 //! Reports: the console, plus in `target/cucumber/`: `junit.xml`, `cucumber.json`, `perf.json`
@@ -88,8 +89,7 @@ async fn run() -> io::Result<()> {
     binary::server_binary().map_err(|err| {
         io::Error::other(format!("cannot get the lithair-server binary: {err:#}"))
     })?;
-    let reports =
-        cli.custom.reports.clone().unwrap_or_else(|| binary::target_dir().join("cucumber"));
+    let reports = cli.custom.reports_dir();
     std::fs::create_dir_all(&reports)?;
     let junit = File::create(reports.join("junit.xml"))?;
     let json = File::create(reports.join("cucumber.json"))?;

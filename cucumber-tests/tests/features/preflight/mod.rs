@@ -9,11 +9,12 @@
 //! `--dry-run` does only this and prints which definition each line runs.
 //!
 //! The features read here are the ones handed to cucumber ([`Checked`]), so what runs is
-//! exactly what was checked.
+//! exactly what was checked. With `--shard I/N` they are this machine's share ([`shard`]).
 
 mod bind;
 mod report;
 mod select;
+mod shard;
 
 use std::{fmt::Debug, io, path::PathBuf, time::Instant};
 
@@ -47,9 +48,33 @@ pub struct Flags {
     #[arg(long, env = "LITHAIR_DRY_RUN", value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
-    /// Where junit.xml, cucumber.json and perf.json go. Default: target/cucumber
+    /// Where junit.xml, cucumber.json and perf.json go. Default: target/cucumber, or
+    /// target/cucumber/shard-I-of-N with --shard
     #[arg(long, value_name = "dir")]
     pub reports: Option<PathBuf>,
+
+    /// Run only share I of N of the selected scenarios (one CI machine of N), balanced by the
+    /// durations in target/cucumber/history/ when known; merge the N reports with
+    /// `lithair-report --merge target/cucumber/shard-*-of-N`
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<cucumber_tests::shard::Shard>,
+}
+
+impl Flags {
+    /// Where this run's reports go.
+    pub fn reports_dir(&self) -> PathBuf {
+        let base = binary::target_dir().join("cucumber");
+        match (&self.reports, self.shard) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(shard)) => base.join(shard.name()),
+            (None, None) => base,
+        }
+    }
+}
+
+/// Where previous runs recorded their scenarios' durations, which `--shard` balances by.
+fn history_dir() -> PathBuf {
+    binary::target_dir().join("cucumber").join(lithair_report::HISTORY_DIR)
 }
 
 /// Checks the selection of `cli` against the step definitions of `W` and prints the outcome.
@@ -124,6 +149,19 @@ where
         files.len(),
         started.elapsed()
     );
+    let Some(shard) = cli.custom.shard else { return Ok((features, report)) };
+    let (features, split) = shard::keep(features, &filter, shard, &root, &history_dir());
+    report.summary = format!("{}; {split}", report.summary);
+    // What a dry run lists: this shard's scenarios.
+    for (feature, rule, scenario) in select::scenarios(&features) {
+        if filter.keeps(feature, rule, scenario) {
+            let file = feature.path.as_deref().unwrap_or(std::path::Path::new(""));
+            let file = file.strip_prefix(&root).unwrap_or(file).display();
+            let line =
+                format!("shard {shard}: {file}:{} {}\n", scenario.position.line, scenario.name);
+            report.bindings.push_str(&line);
+        }
+    }
     Ok((features, report))
 }
 
