@@ -62,6 +62,7 @@ Feature: Power loss never takes an acknowledged write in fsync mode
     Given a running Lithair server with fsync durability on a disk whose fdatasync number 5 of the log fails
     When I try to create 10 articles one after another
     Then the writes from the failing disk on were refused with 503
+    And the health check answers 503 unavailable
     When the power fails
     And I start the server again
     Then every acknowledged write is present

@@ -17,6 +17,7 @@ mod nemesis_steps;
 pub(crate) mod parameters;
 mod peer_auth_steps;
 mod power_steps;
+mod promise_steps;
 mod raftlog_steps;
 mod server_steps;
 mod service_level_steps;

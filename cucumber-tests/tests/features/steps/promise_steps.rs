@@ -1,0 +1,64 @@
+//! Steps for promises of the documentation that no other step checked (docs/promises.md):
+//! HEAD wherever GET is, and `/health` once the log cannot be written.
+
+use anyhow::{Context, ensure};
+use bytes::Bytes;
+use cucumber::{gherkin::Step, then};
+use reqwest::{
+    Method,
+    header::{CONTENT_TYPE, HeaderValue},
+};
+
+use crate::{explain::Explain, world::LithairWorld};
+
+/// docs/api.md: "`HEAD` is accepted wherever `GET` is." Each path is asked both ways: the same
+/// status and content type, and no body after the HEAD's head.
+#[then("a HEAD of each of these paths is answered like its GET, with no body:")]
+async fn head_like_get(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table: path")?;
+    let mut wrong = Vec::new();
+    for row in &table.rows[1..] {
+        let path = row.first().context("each row needs a path")?;
+        let (get_status, get_media, _) = ask(world, Method::GET, path).await?;
+        let (head_status, head_media, head_body) = ask(world, Method::HEAD, path).await?;
+        if (head_status, &head_media) != (get_status, &get_media) || !head_body.is_empty() {
+            wrong.push(format!(
+                "{path}: GET {get_status} {get_media:?}, HEAD {head_status} {head_media:?} with \
+                 {} body bytes",
+                head_body.len()
+            ));
+        }
+    }
+    ensure!(wrong.is_empty(), "HEAD is not answered like GET:\n  {}", wrong.join("\n  "));
+    Ok(())
+}
+
+/// The status, content type and body of `method path`.
+async fn ask(
+    world: &LithairWorld,
+    method: Method,
+    path: &str,
+) -> anyhow::Result<(u16, Option<HeaderValue>, Bytes)> {
+    let request = world.http.request(method.clone(), world.server.url(path)?);
+    let response = request.send().await.explain(format!("{method} {path}"))?;
+    let status = response.status().as_u16();
+    let media = response.headers().get(CONTENT_TYPE).cloned();
+    let body = response.bytes().await.explain(format!("reading the answer to {method} {path}"))?;
+    Ok((status, media, body))
+}
+
+/// docs/api.md and docs/durability.md: once the log cannot be written, `/health` answers 503
+/// with `"status":"unavailable"` and an `"error"`, until the server is restarted.
+#[then("the health check answers 503 unavailable")]
+async fn health_unavailable(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let reply = crate::http::send(world, Method::GET, "/health", None).await?;
+    ensure!(
+        reply.status == 503
+            && reply.body["status"] == "unavailable"
+            && reply.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "/health answered {} {} after the log failed; expected 503 unavailable with an error",
+        reply.status,
+        reply.body
+    );
+    Ok(())
+}
