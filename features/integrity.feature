@@ -14,8 +14,8 @@ Feature: Integrity — every acknowledged write is in the log, exactly once
 
   Scenario: 10000 articles created in parallel by 50 clients
     Given a running Lithair server
-    When I create 10000 articles in parallel with 50 workers
-    Then all 10000 articles are persisted
+    When 50 workers each create 200 articles at the same time
+    Then all 10000 articles are present with identical content
     And the events.raftlog file contains exactly 10000 ArticleCreated events
     And no event is duplicated
     And the article ids run from 0 to 9999 without gaps

@@ -13,15 +13,6 @@ async fn create_articles(world: &mut LithairWorld, count: usize) -> anyhow::Resu
     articles::create_articles(world, count).await
 }
 
-#[when(expr = "I create {int} articles in parallel with {int} workers")]
-async fn create_in_parallel(
-    world: &mut LithairWorld,
-    count: usize,
-    workers: usize,
-) -> anyhow::Result<()> {
-    articles::create_in_parallel(world, count, workers).await
-}
-
 #[when(expr = "{int} workers each create {int} articles at the same time")]
 async fn workers_each_create(
     world: &mut LithairWorld,
@@ -68,7 +59,6 @@ async fn server_reports_active(world: &mut LithairWorld, count: usize) -> anyhow
 }
 
 #[then(expr = "all {int} articles are present with identical content")]
-#[then(expr = "all {int} articles are persisted")]
 async fn all_present(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
     articles::all_present(world, count).await
 }
