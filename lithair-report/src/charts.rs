@@ -3,6 +3,9 @@
 //! plotters is built without a font feature: its SVG backend writes text as `<text>` elements
 //! (escaped) for the browser to set, and lays labels out with a width estimate, so no font file
 //! or font library is needed. Every chart says what it measures in its caption and axis names.
+//! A cluster scenario's timeline, with thousands of marks, is drawn by hand ([`timeline`]).
+
+pub mod timeline;
 
 use plotters::{
     coord::Shift,

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{fixture_report, scenario_names};
+use common::{FINDING_CHECK, cluster_report, fixture_report, scenario_names};
 
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -113,6 +113,40 @@ fn the_report_renders_in_a_real_browser() {
         .expect("its error");
     assert!(failed < error);
     assert!(dom.matches("<svg").count() >= 3, "the charts are in the DOM");
+}
+
+/// A cluster scenario's timeline: no console message, a
+/// screenshot with colour in it, and in the DOM the chart with its faults, lanes and finding.
+/// Set `LITHAIR_SCREENSHOT_DIR` to keep the screenshot (`cluster.png`) and the page to look at.
+#[test]
+fn a_cluster_timeline_renders_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED: no chromium on PATH (`apt-get install chromium`, as .ci/run does)");
+        return;
+    };
+    let (dir, page) = cluster_report(3_000);
+    let shot = dir.path().join("cluster.png");
+    // Tall enough for the whole page: headless Chromium does not scroll to a `#fragment`
+    // before its screenshot.
+    let output = browse(
+        &browser,
+        &page,
+        &["--window-size=1100,4000", &format!("--screenshot={}", shot.display())],
+    );
+    let console: Vec<&str> = output.stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    if let Some(keep) = std::env::var_os("LITHAIR_SCREENSHOT_DIR") {
+        std::fs::copy(&shot, Path::new(&keep).join("cluster.png")).unwrap();
+        std::fs::copy(&page, Path::new(&keep).join("cluster.html")).unwrap();
+    }
+    assert!(distinct_colours(&shot) > 16, "the screenshot is not blank");
+
+    let dom = browse(&browser, &page, &["--dump-dom"]).stdout;
+    let section = &dom[dom.find(r#"<section id="cluster">"#).expect("the cluster section")..];
+    assert!(section.contains(FINDING_CHECK), "the failed check");
+    assert!(section.contains(r#"class="timeline""#), "the timeline");
+    assert_eq!(section.matches(r#"<g class="fault">"#).count(), 2, "the fault windows");
+    assert!(section.contains(">node 3</text>"), "the role lanes");
 }
 
 /// How many colours the PNG has (up to a few hundred): a blank page has one.

@@ -1,7 +1,9 @@
 //! The page: a header with the verdict and the run's facts, then features, performance,
-//! durability and trend sections. maud escapes every interpolated string; the only raw markup
-//! inserted is the SVG plotters draws (which escapes its own text) and the stylesheet.
+//! durability, cluster and trend sections. maud escapes every interpolated string (the cluster
+//! timelines are maud too); the only raw markup inserted is the SVG plotters draws (which
+//! escapes its own text) and the stylesheet.
 
+mod cluster;
 mod durability;
 mod features;
 mod perf;
@@ -30,12 +32,14 @@ pub fn page(report: &Report) -> String {
                     a href="#features" { "Features" }
                     a href="#performance" { "Performance" }
                     a href="#durability" { "Durability" }
+                    a href="#cluster" { "Cluster" }
                     a href="#trend" { "Trend" }
                 }
                 main {
                     (features::section(&report.run))
                     (perf::section(report))
                     (durability::section(&report.run))
+                    (cluster::section(&report.run))
                     (trend::section(&report.history))
                 }
             }
