@@ -62,6 +62,15 @@ pub struct Cluster {
 impl Cluster {
     /// Start `size` nodes under `dir`, form the cluster from node 1 and wait for a leader.
     pub async fn start(dir: &Path, size: usize, origin: Instant) -> anyhow::Result<Cluster> {
+        let mut cluster = Cluster::prepare(dir, size, origin).await?;
+        cluster.launch().await?;
+        Ok(cluster)
+    }
+
+    /// Everything but the processes: directories, ports, proxies and each node's command
+    /// line, for a caller that adds to a node's start (e.g. the power-loss interposer's
+    /// environment) before [`Cluster::launch`].
+    pub async fn prepare(dir: &Path, size: usize, origin: Instant) -> anyhow::Result<Cluster> {
         ensure!((1..=7).contains(&size), "a cluster has 1 to 7 nodes, not {size}");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -82,14 +91,16 @@ impl Cluster {
                 .collect();
             nodes.push(ClusterNode::new(dir, id, api, peer, &secret_file, routes)?);
         }
-        let mut cluster =
-            Cluster { dir: dir.to_path_buf(), secret, nodes, mesh, http, origin, faults: vec![] };
-        for node in &mut cluster.nodes {
+        Ok(Cluster { dir: dir.to_path_buf(), secret, nodes, mesh, http, origin, faults: vec![] })
+    }
+
+    /// Start every node, form the cluster from node 1 and wait for a leader.
+    pub async fn launch(&mut self) -> anyhow::Result<()> {
+        for node in &mut self.nodes {
             node.start().await?;
         }
-        cluster.initialise().await?;
-        cluster.wait_for_leader(None).await?;
-        Ok(cluster)
+        self.initialise().await?;
+        self.wait_for_leader(None).await.map(drop)
     }
 
     /// The harness's monotonic clock: time since the scenario's origin.
@@ -213,15 +224,23 @@ impl Cluster {
 
     /// SIGKILL one node.
     pub async fn kill(&mut self, id: u64) -> anyhow::Result<()> {
+        self.kill_as(id, "kill").await
+    }
+
+    /// SIGKILL one node, as the first half of the fault `kind` (e.g. a power cut, whose
+    /// second half, the loss of what the disk had not synced, is the caller's).
+    pub async fn kill_as(&mut self, id: u64, kind: &str) -> anyhow::Result<()> {
         self.node_mut(id)?.kill().await?;
-        self.begin("kill", vec![id]);
+        self.begin(kind, vec![id]);
         Ok(())
     }
 
     /// Start a killed node again from its data directory.
     pub async fn restart(&mut self, id: u64) -> anyhow::Result<()> {
         self.node_mut(id)?.start().await?;
-        self.end(|fault| fault.kind == "kill" && fault.nodes == [id]);
+        self.end(|fault| {
+            (fault.kind == "kill" || fault.kind == "power cut") && fault.nodes == [id]
+        });
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 //! when the scenario fails, beside each node's data and server log.
 
 use std::{
+    collections::BTreeMap,
     path::Path,
     sync::Mutex,
     time::{Duration, Instant},
@@ -19,6 +20,7 @@ use cucumber_tests::{
 };
 use lincheck::{History, Op, Outcome, Recorder};
 use lithair_report::{ClusterOp, ClusterRun, FaultWindow, Finding, NodeRoles};
+use powercut::{CutOptions, PowerCut};
 use serde_json::Value;
 
 /// How long a client waits for an answer before it counts the operation as unknown: above
@@ -46,6 +48,9 @@ pub struct ClusterWorld {
     roles: Option<RoleSampler>,
     /// The history checks that failed, with what proves it, for the run report.
     findings: Mutex<Vec<Finding>>,
+    /// Each node's disk that can lose power (the `powercut` interposer), when the scenario
+    /// asked for them.
+    power: BTreeMap<u64, PowerCut>,
 }
 
 /// What the rogue sent, and what each node answered: (node, request, status).
@@ -68,6 +73,7 @@ impl ClusterWorld {
             rogue: None,
             roles: None,
             findings: Mutex::default(),
+            power: BTreeMap::new(),
         }
     }
 
@@ -81,9 +87,31 @@ impl ClusterWorld {
 
     /// Start a cluster of `size` nodes under `dir`, and the clients' way into it.
     pub async fn start(&mut self, dir: &Path, size: usize) -> anyhow::Result<()> {
+        self.start_on(dir, size, false).await
+    }
+
+    /// [`Self::start`], each node on a disk that can lose power: the `powercut` interposer
+    /// journals what each node's disk would hold (docs/powercut.md).
+    pub async fn start_on_powercut_disks(&mut self, dir: &Path, size: usize) -> anyhow::Result<()> {
+        self.start_on(dir, size, true).await
+    }
+
+    async fn start_on(&mut self, dir: &Path, size: usize, powercut: bool) -> anyhow::Result<()> {
         ensure!(self.cluster.is_none(), "this scenario already has a cluster");
         std::fs::create_dir_all(dir)?;
-        let cluster = Cluster::start(dir, size, self.origin).await?;
+        let mut cluster = Cluster::prepare(dir, size, self.origin).await?;
+        if powercut {
+            for node in &mut cluster.nodes {
+                let (data, journal) =
+                    (node.spec.data_dir.clone(), node.home().join("powercut.journal"));
+                let cut = tokio::task::spawn_blocking(move || PowerCut::new(&data, &journal))
+                    .await?
+                    .map_err(|err| anyhow::anyhow!("cannot load the powercut interposer: {err}"))?;
+                node.spec.env = cut.env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                self.power.insert(node.id, cut);
+            }
+        }
+        cluster.launch().await?;
         let nodes: Vec<_> = cluster.nodes.iter().map(|node| (node.id, node.api)).collect();
         self.roles = Some(RoleSampler::start(nodes.clone(), self.origin)?);
         self.client = Some(ClusterClient::new(CLIENT_TIMEOUT, self.history.clone(), nodes)?);
@@ -184,6 +212,25 @@ impl ClusterWorld {
 
     pub fn heal(&mut self) -> anyhow::Result<()> {
         self.running_mut()?.heal();
+        Ok(())
+    }
+
+    /// Cut node `id`'s power: SIGKILL, then its data directory becomes what its disk had
+    /// synced (with a torn last page when `torn` holds a seed). Restart it with
+    /// [`Self::restart_downed`].
+    pub async fn cut_power(&mut self, id: u64, torn: Option<u64>) -> anyhow::Result<()> {
+        let cut = self.power.get(&id).context(
+            "the nodes' disks cannot lose power; start the cluster with a step that says so",
+        )?;
+        let (journal, data_dir) = (cut.journal.clone(), cut.dir.clone());
+        self.running_mut()?.kill_as(id, "power cut").await?;
+        let report = tokio::task::spawn_blocking(move || {
+            powercut::cut_power(&journal, &data_dir, CutOptions { torn })
+        })
+        .await?
+        .context("cannot cut the power")?;
+        println!("    node {id} lost power: {} unsynced bytes lost", report.lost_bytes());
+        self.downed = Some(id);
         Ok(())
     }
 

@@ -14,6 +14,12 @@ async fn a_cluster(world: &mut LithairWorld, size: usize) -> anyhow::Result<()> 
     world.cluster.start(&dir, size).await
 }
 
+#[given(expr = "a {int}-node Lithair cluster whose disks can lose power")]
+async fn a_cluster_on_powercut_disks(world: &mut LithairWorld, size: usize) -> anyhow::Result<()> {
+    let dir = world.server.dir().join("cluster");
+    world.cluster.start_on_powercut_disks(&dir, size).await
+}
+
 #[then("one node leads and the others follow it")]
 async fn one_leader(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.check_one_leader().await

@@ -23,6 +23,8 @@ const THINK: Duration = Duration::from_millis(5);
 enum Nemesis {
     KillLeader,
     CutOffLeader,
+    /// The leader loses power: what its disk had not synced is lost, a torn last page too.
+    PowerCutLeader,
 }
 
 #[when(
@@ -49,6 +51,19 @@ async fn registers_with_partitions(
     times: Times,
 ) -> anyhow::Result<()> {
     race(world, Kind::Register, clients, articles, seconds, Nemesis::CutOffLeader, times.0).await
+}
+
+#[when(
+    expr = "{int} clients read and write {int} articles for {int} seconds while the leader loses power {times}"
+)]
+async fn registers_with_power_cuts(
+    world: &mut LithairWorld,
+    clients: u64,
+    articles: usize,
+    seconds: u64,
+    times: Times,
+) -> anyhow::Result<()> {
+    race(world, Kind::Register, clients, articles, seconds, Nemesis::PowerCutLeader, times.0).await
 }
 
 #[when(
@@ -133,11 +148,13 @@ async fn race(
 }
 
 async fn strike(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> {
+    let torn = world.seeded("torn pages")?.below(u64::MAX);
     let cluster = world.cluster.running_mut()?;
     let leader = cluster.wait_for_leader(None).await?;
     match nemesis {
         Nemesis::KillLeader => cluster.kill(leader).await?,
         Nemesis::CutOffLeader => cluster.split(&[leader])?,
+        Nemesis::PowerCutLeader => world.cluster.cut_power(leader, Some(torn)).await?,
     }
     world.cluster.downed = Some(leader);
     world.cluster.cut_off = vec![leader];
@@ -148,7 +165,7 @@ async fn heal(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> 
     let id = world.cluster.downed.take().context("nothing to heal")?;
     let cluster = world.cluster.running_mut()?;
     match nemesis {
-        Nemesis::KillLeader => cluster.restart(id).await,
+        Nemesis::KillLeader | Nemesis::PowerCutLeader => cluster.restart(id).await,
         Nemesis::CutOffLeader => {
             cluster.heal();
             Ok(())
