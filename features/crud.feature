@@ -18,6 +18,7 @@ Feature: Creating, modifying and deleting articles
     And every article reads back as it was sent
     And the events.raftlog file holds what was sent
     And the health counters match what was written
+    And the server says it runs in fsync durability
 
   Scenario: changing an article that does not exist is refused and writes nothing
     Given a running Lithair server

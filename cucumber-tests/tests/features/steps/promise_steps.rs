@@ -1,5 +1,5 @@
 //! Steps for promises of the documentation that no other step checked (docs/promises.md):
-//! HEAD wherever GET is, and `/health` once the log cannot be written.
+//! HEAD wherever GET is, `/health` once the log cannot be written, and the default durability.
 
 use anyhow::{Context, ensure};
 use bytes::Bytes;
@@ -9,7 +9,7 @@ use reqwest::{
     header::{CONTENT_TYPE, HeaderValue},
 };
 
-use crate::{explain::Explain, world::LithairWorld};
+use crate::{explain::Explain, steps::parameters::Durability, world::LithairWorld};
 
 /// docs/api.md: "`HEAD` is accepted wherever `GET` is." Each path is asked both ways: the same
 /// status and content type, and no body after the HEAD's head.
@@ -59,6 +59,21 @@ async fn health_unavailable(world: &mut LithairWorld) -> anyhow::Result<()> {
         "/health answered {} {} after the log failed; expected 503 unavailable with an error",
         reply.status,
         reply.body
+    );
+    Ok(())
+}
+
+/// README and docs/api.md: `--durability` defaults to `fsync`. The scenario starts its server
+/// without the flag; `/health` says which mode the server runs in.
+#[then(expr = "the server says it runs in {durability} durability")]
+async fn runs_in(world: &mut LithairWorld, mode: Durability) -> anyhow::Result<()> {
+    let reply = crate::http::send(world, Method::GET, "/health", None).await?;
+    ensure!(
+        reply.status == 200 && reply.body["durability"] == mode.0.as_str(),
+        "/health answered {} {}; expected {} durability",
+        reply.status,
+        reply.body,
+        mode.0
     );
     Ok(())
 }
