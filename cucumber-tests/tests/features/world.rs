@@ -18,7 +18,9 @@
 //! if it failed; what the run report says about the scenario comes back from it.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    any::{Any, TypeId},
+    collections::{BTreeMap, BTreeSet, HashMap},
+    fmt,
     ops::Range,
     path::{Path, PathBuf},
     process::ExitStatus,
@@ -55,6 +57,19 @@ pub struct LithairWorld {
     /// This scenario's random stream, from the run's seed (`cucumber_tests::seed`); set before
     /// the first step.
     pub random: Option<Stream>,
+    /// What one step module alone keeps between its steps, by the module's own type
+    /// ([`LithairWorld::part`]), so the structs above hold only what steps share.
+    pub parts: Parts,
+}
+
+/// Per-scenario state private to one step module: one value per type, made on first use.
+#[derive(Default)]
+pub struct Parts(HashMap<TypeId, Box<dyn Any + Send + Sync>>);
+
+impl fmt::Debug for Parts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Parts({} kept)", self.0.len())
+    }
 }
 
 /// The server under test: where its files are, how the next start looks, and the process.
@@ -123,9 +138,6 @@ pub struct Perf {
     pub restart_comparison: Option<(f64, f64)>,
     /// The same starts by the client's clock: spawn to the first 200 (ms, fastest of each).
     pub restart_wall: Option<(f64, f64)>,
-    /// Normal clients beside hostile ones: their latencies alone, then beside them, and every
-    /// error they saw.
-    pub beside_hostile: Option<NormalClients>,
     /// Content size of the articles the next "of these articles" step creates.
     pub article_bytes: Option<usize>,
     /// What each recorded load sent, by label, for the run report.
@@ -141,14 +153,6 @@ impl Perf {
     }
 }
 
-/// What well-behaved clients saw, alone and then beside badly-behaved ones.
-#[derive(Debug, Default)]
-pub struct NormalClients {
-    pub alone: Vec<Duration>,
-    pub beside: Vec<Duration>,
-    pub errors: Vec<String>,
-}
-
 /// Crashes, refusals and damage done to the log on purpose.
 #[derive(Debug, Default)]
 pub struct Crashes {
@@ -158,8 +162,6 @@ pub struct Crashes {
     pub refusal: Option<(ExitStatus, String)>,
     /// A copy of the log taken before damaging it, or before a step that must not write.
     pub saved_log: Option<Vec<u8>>,
-    /// Where the log was damaged: byte offset of the record, and the sequence number before it.
-    pub damaged_at: Option<(u64, u64)>,
     /// Crash (or power-loss) cycles so far, in order.
     pub cycles: Vec<CrashCycle>,
     /// Every power cut of the scenario, in order, with what it cost.
@@ -209,42 +211,8 @@ pub struct PowerCutOutcome {
 #[derive(Debug, Default)]
 pub struct Answers {
     pub last_reply: Option<Reply>,
-    /// Answers (status, body) read off a raw connection, in order.
-    pub raw: Vec<(u16, String)>,
-    /// One per row of the bad-requests table.
-    pub bad: Vec<BadAnswer>,
-    /// Each creation and what its `Location` header led to.
-    pub located: Vec<Located>,
     /// What each raw-socket client of the last hostile step saw, with what it did.
     pub hostile: Vec<(String, Outcome)>,
-    /// Connections held open by clients, until they leave.
-    pub held: Vec<tokio::net::TcpStream>,
-}
-
-/// A 201 and the resource its `Location` header names, read back.
-#[derive(Debug, Clone)]
-pub struct Located {
-    pub what: String,
-    /// What the client sent, with the id the server assigned.
-    pub sent: Value,
-    pub location: Option<String>,
-    /// The status and body of a GET on the location.
-    pub read_back: Option<(u16, Value)>,
-}
-
-/// The answer to one row of the bad-requests table, beside what the row expected.
-#[derive(Debug, Clone)]
-pub struct BadAnswer {
-    pub case: String,
-    pub method: String,
-    /// (status, error code)
-    pub expected: (String, String),
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub allow: Option<String>,
-    pub body: String,
-    /// Status of a good request sent right after this one.
-    pub next_good: u16,
 }
 
 impl LithairWorld {
@@ -263,7 +231,18 @@ impl LithairWorld {
             answers: Answers::default(),
             cluster: ClusterWorld::new(),
             random: None,
+            parts: Parts::default(),
         })
+    }
+
+    /// The state of type `T` a step module keeps for this scenario (its default at first).
+    pub fn part<T: Any + Send + Sync + Default>(&mut self) -> &mut T {
+        self.parts
+            .0
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut()
+            .expect("each part is kept under its own type")
     }
 
     /// A random stream for `label` (a step's purpose: "clients", "nemesis"…), derived from the

@@ -11,7 +11,7 @@ use tokio::{net::TcpStream, time::Instant};
 
 use crate::{
     hostile::{WAIT, begin, slow_body_client},
-    world::{LithairWorld, NormalClients},
+    world::LithairWorld,
 };
 
 #[when(
@@ -46,7 +46,7 @@ async fn normal_beside_slow(
     for (i, client) in slow_clients.into_iter().enumerate() {
         world.answers.hostile.push((format!("slow client {i}"), client.await??));
     }
-    world.perf.beside_hostile = Some(normal);
+    *world.part::<Option<NormalClients>>() = Some(normal);
     Ok(())
 }
 
@@ -71,7 +71,7 @@ async fn normal_beside_idle(
     let mut last = TcpStream::connect(addr).await?;
     rawhttp::exchange(&mut last, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n", WAIT).await?;
     normal.beside = normal_load(addr, clients, requests, &mut normal.errors).await;
-    world.perf.beside_hostile = Some(normal);
+    *world.part::<Option<NormalClients>>() = Some(normal);
     Ok(())
 }
 
@@ -136,7 +136,8 @@ async fn normal_client(
 
 #[then("the normal clients saw no error")]
 async fn normal_no_error(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let normal = world.perf.beside_hostile.as_ref().context("no normal clients were run")?;
+    let normal =
+        world.part::<Option<NormalClients>>().as_ref().context("no normal clients were run")?;
     ensure!(
         normal.errors.is_empty(),
         "the normal clients saw errors:\n{}",
@@ -151,7 +152,8 @@ async fn normal_no_error(world: &mut LithairWorld) -> anyhow::Result<()> {
 /// p99 beside 5,000 of them of ~55 ms, which a 50 ms allowance let through.
 #[then(expr = "the p99 latency of the normal clients stayed within {int} times the one alone")]
 async fn p99_within(world: &mut LithairWorld, factor: u32) -> anyhow::Result<()> {
-    let normal = world.perf.beside_hostile.as_ref().context("no normal clients were run")?;
+    let normal =
+        world.part::<Option<NormalClients>>().as_ref().context("no normal clients were run")?;
     let (alone, beside) = (p99(&normal.alone)?, p99(&normal.beside)?);
     println!("    p99 of the normal clients: {alone:?} alone, {beside:?} beside the others");
     let limit = alone * factor + Duration::from_millis(10);
@@ -164,4 +166,12 @@ fn p99(latencies: &[Duration]) -> anyhow::Result<Duration> {
     let mut sorted = latencies.to_vec();
     sorted.sort();
     Ok(sorted[(sorted.len() * 99).div_ceil(100) - 1])
+}
+
+/// What well-behaved clients saw, alone and then beside badly-behaved ones.
+#[derive(Debug, Default)]
+struct NormalClients {
+    alone: Vec<Duration>,
+    beside: Vec<Duration>,
+    errors: Vec<String>,
 }

@@ -24,7 +24,7 @@ async fn damage_middle_byte(world: &mut LithairWorld) -> anyhow::Result<()> {
     bytes[position] ^= 0x01;
     std::fs::write(world.server.log_path(), &bytes)?;
     world.crashes.saved_log = Some(bytes);
-    world.crashes.damaged_at = Some((middle.offset, middle.seq - 1));
+    world.part::<Damage>().at = Some((middle.offset, middle.seq - 1));
     Ok(())
 }
 
@@ -68,7 +68,7 @@ async fn reshape_middle(world: &mut LithairWorld, shape: Reshaping) -> anyhow::R
     ensure!(damaged.len() as u64 >= records.last().map_or(0, |r| r.offset), "lost the records");
     std::fs::write(world.server.log_path(), &damaged)?;
     world.crashes.saved_log = Some(damaged);
-    world.crashes.damaged_at = Some(damaged_at);
+    world.part::<Damage>().at = Some(damaged_at);
     Ok(())
 }
 
@@ -85,7 +85,7 @@ async fn lose_last_records(world: &mut LithairWorld, count: usize) -> anyhow::Re
     let kept = bytes[..first_lost.offset as usize].to_vec();
     std::fs::write(world.server.log_path(), &kept)?;
     world.crashes.saved_log = Some(kept);
-    world.crashes.damaged_at = Some((first_lost.offset, first_lost.seq - 1));
+    world.part::<Damage>().at = Some((first_lost.offset, first_lost.seq - 1));
     Ok(())
 }
 
@@ -108,9 +108,9 @@ async fn cut_last_record(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then("the error names the file, the byte offset of the damage and the last good sequence number")]
 async fn error_names_offset(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let (status, log) = world.crashes.refusal.as_ref().context("the server was not refused")?;
     let (offset, last_good) =
-        world.crashes.damaged_at.context("no damage was made in this scenario")?;
+        world.part::<Damage>().at.context("no damage was made in this scenario")?;
+    let (status, log) = world.crashes.refusal.as_ref().context("the server was not refused")?;
     let file = world.server.log_path().display().to_string();
     let message = log.lines().rev().find(|line| line.contains("corrupt")).with_context(|| {
         format!("the server ({status}) logged no corruption message; its log:\n{log}")
@@ -144,4 +144,11 @@ async fn warns_torn_record(world: &mut LithairWorld) -> anyhow::Result<()> {
     let health = world.server.raftlog().await?.health();
     ensure!(health == Health::Clean, "after the repair the log should be clean, found: {health}");
     Ok(())
+}
+
+/// Where the log was damaged: byte offset of the record, and the sequence number before it
+/// ([`LithairWorld::part`]).
+#[derive(Debug, Default)]
+struct Damage {
+    at: Option<(u64, u64)>,
 }

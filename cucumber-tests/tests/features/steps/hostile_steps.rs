@@ -185,7 +185,7 @@ async fn hold_connections(world: &mut LithairWorld, clients: usize) -> anyhow::R
         let request = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n";
         let response = rawhttp::exchange(&mut stream, request, WAIT).await?;
         ensure!(response.status == 200, "holding client {client} was answered {}", response.status);
-        world.answers.held.push(stream);
+        world.part::<Held>().0.push(stream);
     }
     Ok(())
 }
@@ -201,7 +201,7 @@ async fn one_more(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[when("the clients holding connections leave")]
 async fn holders_leave(world: &mut LithairWorld) {
-    world.answers.held.clear();
+    world.part::<Held>().0.clear();
 }
 
 /// Writers send whole articles one after another on keep-alive connections and remember each
@@ -440,3 +440,7 @@ async fn no_half_applied(world: &mut LithairWorld) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Connections held open by clients, until they leave ([`LithairWorld::part`]).
+#[derive(Debug, Default)]
+struct Held(Vec<TcpStream>);

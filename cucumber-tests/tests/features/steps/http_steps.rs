@@ -18,13 +18,46 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::{
-    explain::Explain,
-    http::numbered_article,
-    world::{BadAnswer, LithairWorld, Located},
-};
+use crate::{explain::Explain, http::numbered_article, world::LithairWorld};
 
 const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What these steps keep for their Then steps ([`LithairWorld::part`]).
+#[derive(Debug, Default)]
+struct Exchanges {
+    /// Answers (status, body) read off a raw connection, in order.
+    raw: Vec<(u16, String)>,
+    /// One per row of the bad-requests table.
+    bad: Vec<BadAnswer>,
+    /// Each creation and what its `Location` header led to.
+    located: Vec<Located>,
+}
+
+/// A 201 and the resource its `Location` header names, read back.
+#[derive(Debug, Clone)]
+struct Located {
+    what: String,
+    /// What the client sent, with the id the server assigned.
+    sent: Value,
+    location: Option<String>,
+    /// The status and body of a GET on the location.
+    read_back: Option<(u16, Value)>,
+}
+
+/// The answer to one row of the bad-requests table, beside what the row expected.
+#[derive(Debug, Clone)]
+struct BadAnswer {
+    case: String,
+    method: String,
+    /// (status, error code)
+    expected: (String, String),
+    status: u16,
+    content_type: Option<String>,
+    allow: Option<String>,
+    body: String,
+    /// Status of a good request sent right after this one.
+    next_good: u16,
+}
 
 #[when(expr = "I create and read back {int} articles over a single connection")]
 async fn create_and_read_on_one_connection(
@@ -90,7 +123,7 @@ async fn pipelined(world: &mut LithairWorld, step: &Step) -> anyhow::Result<()> 
     }
     let mut stream = TcpStream::connect(world.server.running()?.addr()).await?;
     stream.write_all(wire.as_bytes()).await?;
-    world.answers.raw = read_responses(&mut stream, table.rows.len() - 1).await?;
+    world.part::<Exchanges>().raw = read_responses(&mut stream, table.rows.len() - 1).await?;
     Ok(())
 }
 
@@ -99,12 +132,13 @@ async fn answers_in_order(world: &mut LithairWorld, step: &Step) -> anyhow::Resu
     let table = step.table.as_ref().context("the step needs a table: status | contains")?;
     let expected = &table.rows[1..];
     ensure!(
-        world.answers.raw.len() == expected.len(),
+        world.part::<Exchanges>().raw.len() == expected.len(),
         "{} answers for {} expected",
-        world.answers.raw.len(),
+        world.part::<Exchanges>().raw.len(),
         expected.len()
     );
-    for (i, ((status, body), row)) in world.answers.raw.iter().zip(expected).enumerate() {
+    for (i, ((status, body), row)) in world.part::<Exchanges>().raw.iter().zip(expected).enumerate()
+    {
         let [want_status, want_text] = row.as_slice() else {
             bail!("each row needs status | contains")
         };
@@ -131,14 +165,14 @@ async fn connection_close(world: &mut LithairWorld) -> anyhow::Result<()> {
     let mut everything = Vec::new();
     let closed = tokio::time::timeout(ANSWER_DEADLINE, stream.read_to_end(&mut everything)).await;
     ensure!(closed.is_ok(), "the server kept the connection open after `Connection: close`");
-    world.answers.raw =
+    world.part::<Exchanges>().raw =
         parse_responses(&everything, 1).context("no complete answer before the close")?;
     Ok(())
 }
 
 #[then("the server answers and closes the connection")]
 async fn answered_and_closed(world: &mut LithairWorld) -> anyhow::Result<()> {
-    let (status, _) = world.answers.raw.first().context("no answer")?;
+    let (status, _) = world.part::<Exchanges>().raw.first().context("no answer")?;
     ensure!(*status == 200, "the answer was {status}");
     Ok(())
 }
@@ -162,7 +196,7 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
         column("error code")?,
     ];
     world.crashes.saved_log = Some(std::fs::read(world.server.log_path()).unwrap_or_default());
-    world.answers.bad.clear();
+    world.part::<Exchanges>().bad.clear();
     for row in &table.rows[1..] {
         let [case, method, path, media, body, status, code] = columns.map(|c| row[c].as_str());
         let media = Some(media).filter(|m| !m.is_empty() && *m != "none");
@@ -171,7 +205,7 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
         // scenario created, on a fresh connection.
         let next =
             send_raw(world, "GET", "/api/articles/0", None, &Body::Plain(Vec::new())).await?;
-        world.answers.bad.push(BadAnswer {
+        world.part::<Exchanges>().bad.push(BadAnswer {
             case: case.to_owned(),
             method: method.to_owned(),
             expected: (status.to_owned(), code.to_owned()),
@@ -190,9 +224,9 @@ async fn bad_requests(world: &mut LithairWorld, step: &Step) -> anyhow::Result<(
 /// right after it.
 #[then("each bad request was rejected with its status and error code")]
 async fn each_rejected(world: &mut LithairWorld) -> anyhow::Result<()> {
-    ensure!(!world.answers.bad.is_empty(), "no bad request was sent");
+    ensure!(!world.part::<Exchanges>().bad.is_empty(), "no bad request was sent");
     let wrong: Vec<String> = world
-        .answers
+        .part::<Exchanges>()
         .bad
         .iter()
         .filter_map(|a| refusal_problem(a).map(|problem| format!("{}: {problem}", a.case)))
@@ -260,7 +294,12 @@ async fn follow(
         }
         None => None,
     };
-    world.answers.located.push(Located { what: what.to_owned(), sent, location, read_back });
+    world.part::<Exchanges>().located.push(Located {
+        what: what.to_owned(),
+        sent,
+        location,
+        read_back,
+    });
     Ok(id)
 }
 
@@ -268,8 +307,8 @@ async fn follow(
 /// comment's location is its article's comment list, which must hold it).
 #[then("each Location serves what was created")]
 async fn each_location_serves(world: &mut LithairWorld) -> anyhow::Result<()> {
-    ensure!(!world.answers.located.is_empty(), "nothing was created");
-    for created in &world.answers.located {
+    ensure!(!world.part::<Exchanges>().located.is_empty(), "nothing was created");
+    for created in &world.part::<Exchanges>().located {
         let what = &created.what;
         let location = created
             .location
