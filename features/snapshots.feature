@@ -29,3 +29,12 @@ Feature: Snapshots — faster restarts, never a different answer
     And I restart the server with and without its snapshots
     Then the restart with snapshots was faster than the one without
     And every acknowledged write is present
+
+  Scenario: a damaged snapshot is passed over for the next older one
+    Given a running Lithair server taking a snapshot every 100 events and keeping 3
+    When I create 500 articles
+    And I stop the server
+    And the newest snapshot file is damaged
+    And I start the server again
+    Then the server started from the newest sound snapshot and named the damaged one
+    And all 500 articles are present with identical content

@@ -1,9 +1,11 @@
 //! Steps for promises of the documentation that no other step checked (docs/promises.md):
-//! HEAD wherever GET is, `/health` once the log cannot be written, and the default durability.
+//! HEAD wherever GET is, `/health` once the log cannot be written, the default durability, and
+//! a damaged snapshot passed over.
 
 use anyhow::{Context, ensure};
 use bytes::Bytes;
-use cucumber::{gherkin::Step, then};
+use cucumber::{gherkin::Step, then, when};
+use cucumber_tests::snapfile;
 use reqwest::{
     Method,
     header::{CONTENT_TYPE, HeaderValue},
@@ -75,5 +77,53 @@ async fn runs_in(world: &mut LithairWorld, mode: Durability) -> anyhow::Result<(
         reply.body,
         mode.0
     );
+    Ok(())
+}
+
+/// Flips the last byte of the newest snapshot's body: its header still reads, its CRC does not
+/// match. The server must be stopped.
+#[when("the newest snapshot file is damaged")]
+async fn damage_newest_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
+    ensure!(world.server.process.is_none(), "stop the server first");
+    let snapshots = snapfile::list(&world.server.data_dir)?;
+    let (_, newest) = snapshots.iter().max_by_key(|(seq, _)| *seq).context("no snapshot")?;
+    let mut bytes = std::fs::read(newest)?;
+    let last = bytes.last_mut().context("an empty snapshot file")?;
+    *last ^= 0xff;
+    std::fs::write(newest, bytes)?;
+    Ok(())
+}
+
+/// docs/snapshots.md: a snapshot failing its checks is skipped with a warning naming the file,
+/// and the next older one is tried. The server must have started from the newest snapshot the
+/// harness's own reader finds sound, and have named each damaged one in its log.
+#[then("the server started from the newest sound snapshot and named the damaged one")]
+async fn started_from_sound_snapshot(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let log = world.server.raftlog().await?;
+    let mut sound = None;
+    let mut damaged = Vec::new();
+    for (seq, path) in snapfile::list(&world.server.data_dir)? {
+        match snapfile::verify(&path, &log) {
+            Ok(_) => sound = sound.max(Some(seq)),
+            Err(_) => damaged.push(path),
+        }
+    }
+    ensure!(!damaged.is_empty(), "no snapshot is damaged");
+    let health = crate::http::expect(world, Method::GET, "/health", None, 200).await?;
+    ensure!(
+        health["startup"]["snapshot"].as_u64() == sound,
+        "the server started from snapshot {}, the newest sound one is {sound:?}",
+        health["startup"]["snapshot"]
+    );
+    let server_log = world.server.log();
+    for path in damaged {
+        let name = path.file_name().context("a file name")?.to_string_lossy().into_owned();
+        ensure!(
+            server_log
+                .lines()
+                .any(|line| line.contains("skipping snapshot") && line.contains(&name)),
+            "the server log does not say it skipped {name}"
+        );
+    }
     Ok(())
 }
