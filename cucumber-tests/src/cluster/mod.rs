@@ -96,11 +96,48 @@ impl Cluster {
 
     /// Start every node, form the cluster from node 1 and wait for a leader.
     pub async fn launch(&mut self) -> anyhow::Result<()> {
-        for node in &mut self.nodes {
+        self.launch_members(self.nodes.len()).await
+    }
+
+    /// Start the first `members` nodes and form the cluster of them; the others stay spare,
+    /// down and outside the membership, until [`Cluster::join`].
+    pub async fn launch_members(&mut self, members: usize) -> anyhow::Result<()> {
+        for node in &mut self.nodes[..members] {
             node.start().await?;
         }
-        self.initialise().await?;
+        self.initialise(members).await?;
         self.wait_for_leader(None).await.map(drop)
+    }
+
+    /// Start spare node `id`, add it to the cluster as a learner (the leader answers once it
+    /// has caught up, by snapshot or log) and then make it a voter, beside every voter so far.
+    pub async fn join(&mut self, id: u64) -> anyhow::Result<()> {
+        self.node_mut(id)?.start().await?;
+        let node = self.node(id)?;
+        let joining = json!({"id": id, "peer": node.peer.to_string(), "api": node.api.to_string()});
+        self.admin("/cluster/learners", &joining).await?;
+        let leader = self.wait_for_leader(None).await?;
+        let members = &self.status(leader).await?["members"];
+        let mut voters: Vec<u64> = members
+            .as_object()
+            .context("the leader's status lists no members")?
+            .iter()
+            .filter(|(_, member)| member["voter"] == true)
+            .filter_map(|(id, _)| id.parse().ok())
+            .collect();
+        voters.push(id);
+        self.admin("/cluster/voters", &json!({ "ids": voters })).await
+    }
+
+    /// An admin request to the leader's peer listener, with the secret.
+    async fn admin(&self, path: &str, body: &Value) -> anyhow::Result<()> {
+        let leader = self.wait_for_leader(None).await?;
+        let url = format!("http://{}{path}", self.node(leader)?.peer);
+        let response = self.http.post(&url).bearer_auth(&self.secret).json(body).send().await;
+        let response = response.with_context(|| format!("POST {url}"))?;
+        let status = response.status();
+        ensure!(status.is_success(), "POST {url} answered {status}: {}", response.text().await?);
+        Ok(())
     }
 
     /// The harness's monotonic clock: time since the scenario's origin.
@@ -120,10 +157,10 @@ impl Cluster {
         self.nodes.iter_mut().find(|node| node.id == id).with_context(|| format!("no node {id}"))
     }
 
-    /// Node 1 proposes the initial membership: every node, with its real addresses.
-    async fn initialise(&self) -> anyhow::Result<()> {
-        let members: serde_json::Map<String, Value> = self
-            .nodes
+    /// Node 1 proposes the initial membership: the first `members` nodes, with their real
+    /// addresses.
+    async fn initialise(&self, members: usize) -> anyhow::Result<()> {
+        let members: serde_json::Map<String, Value> = self.nodes[..members]
             .iter()
             .map(|node| {
                 let addresses = json!({"peer": node.peer.to_string(), "api": node.api.to_string()});

@@ -151,6 +151,29 @@ impl ClusterWorld {
         self.check_every_write_everywhere().await
     }
 
+    /// The leader's membership has `count` voters, and every serving node agrees.
+    pub async fn check_voters(&self, count: usize) -> anyhow::Result<()> {
+        let cluster = self.running()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        let expected = cluster.status(leader).await?["members"].clone();
+        let voters = expected
+            .as_object()
+            .context("the leader's status lists no members")?
+            .values()
+            .filter(|member| member["voter"] == true)
+            .count();
+        ensure!(voters == count, "the leader counts {voters} voters, not {count}: {expected}");
+        for node in cluster.nodes.iter().filter(|node| node.is_serving()) {
+            let members = &cluster.status(node.id).await?["members"];
+            ensure!(
+                *members == expected,
+                "node {} sees members {members}, the leader {expected}",
+                node.id
+            );
+        }
+        Ok(())
+    }
+
     /// Every record up to the leader's applied index (all committed) is the same on every
     /// node, all but its place in the file.
     pub async fn check_logs_agree(&self) -> anyhow::Result<()> {
@@ -158,20 +181,32 @@ impl ClusterWorld {
         let committed = cluster.applied_by_leader().await?;
         cluster.served_states().await?; // waits until every node has applied as far
         let mut logs = Vec::new();
-        for node in &cluster.nodes {
+        // A spare node that never started has no log to compare.
+        for node in cluster.nodes.iter().filter(|node| node.spec.data_dir.exists()) {
             let path = node.spec.data_dir.join("events.raftlog");
             let log = tokio::task::spawn_blocking(move || RaftLog::read(&path)).await??;
             logs.push((node.id, log));
         }
-        let (first_id, first) = &logs[0];
-        for (id, log) in &logs[1..] {
-            for seq in 0..=committed {
-                let (a, b) = (same_fields(first, seq), same_fields(log, seq));
-                ensure!(
-                    a.is_some() && a == b,
-                    "at index {seq} (committed: {committed}), node {first_id} holds {a:?} \
-                     and node {id} holds {b:?}"
-                );
+        // Every node holds every entry from its first record (0, or the index after the
+        // snapshot it caught up from) to the commit index, and every node that holds an entry
+        // holds the same one.
+        let mut reference: std::collections::BTreeMap<u64, (u64, Record)> = Default::default();
+        for (id, log) in &logs {
+            let first = log.records().first().map_or(0, |record| record.seq);
+            for seq in first..=committed {
+                let record = same_fields(log, seq).with_context(|| {
+                    format!("node {id}'s log lacks index {seq} (committed: {committed})")
+                })?;
+                match reference.get(&seq) {
+                    Some((other, held)) => ensure!(
+                        *held == record,
+                        "at index {seq} (committed: {committed}), node {other} holds {held:?} \
+                         and node {id} holds {record:?}"
+                    ),
+                    None => {
+                        reference.insert(seq, (*id, record));
+                    }
+                }
             }
         }
         Ok(())

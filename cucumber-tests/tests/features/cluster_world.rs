@@ -90,6 +90,32 @@ impl ClusterWorld {
         self.start_on(dir, size, false).await
     }
 
+    /// A cluster of `size` nodes, and one more node, prepared but down and outside the
+    /// membership until [`Self::join_spare`]; every node snapshots every `snapshot_every`
+    /// entries, so that a node far behind catches up by snapshot.
+    pub async fn start_with_spare(
+        &mut self,
+        dir: &Path,
+        size: usize,
+        snapshot_every: u64,
+    ) -> anyhow::Result<()> {
+        ensure!(self.cluster.is_none(), "this scenario already has a cluster");
+        std::fs::create_dir_all(dir)?;
+        let mut cluster = Cluster::prepare(dir, size + 1, self.origin).await?;
+        for node in &mut cluster.nodes {
+            node.spec.args.extend(["--snapshot-every".to_string(), snapshot_every.to_string()]);
+        }
+        cluster.launch_members(size).await?;
+        self.adopt(cluster)
+    }
+
+    /// The spare node joins: started, caught up as a learner, made a voter.
+    pub async fn join_spare(&mut self) -> anyhow::Result<()> {
+        let cluster = self.running_mut()?;
+        let spare = cluster.nodes.last().context("no node")?.id;
+        cluster.join(spare).await
+    }
+
     /// [`Self::start`], each node on a disk that can lose power: the `powercut` interposer
     /// journals what each node's disk would hold (docs/powercut.md).
     pub async fn start_on_powercut_disks(&mut self, dir: &Path, size: usize) -> anyhow::Result<()> {
@@ -112,6 +138,11 @@ impl ClusterWorld {
             }
         }
         cluster.launch().await?;
+        self.adopt(cluster)
+    }
+
+    /// Take a launched cluster: the role sampler and the clients' way in.
+    fn adopt(&mut self, cluster: Cluster) -> anyhow::Result<()> {
         let nodes: Vec<_> = cluster.nodes.iter().map(|node| (node.id, node.api)).collect();
         self.roles = Some(RoleSampler::start(nodes.clone(), self.origin)?);
         self.client = Some(ClusterClient::new(CLIENT_TIMEOUT, self.history.clone(), nodes)?);

@@ -20,6 +20,23 @@ async fn a_cluster_on_powercut_disks(world: &mut LithairWorld, size: usize) -> a
     world.cluster.start_on_powercut_disks(&dir, size).await
 }
 
+#[given(
+    expr = "a {int}-node Lithair cluster with a spare node, taking a snapshot every {int} entries"
+)]
+async fn a_cluster_with_spare(
+    world: &mut LithairWorld,
+    size: usize,
+    every: u64,
+) -> anyhow::Result<()> {
+    let dir = world.server.dir().join("cluster");
+    world.cluster.start_with_spare(&dir, size, every).await
+}
+
+#[then(expr = "the cluster has {int} voters")]
+async fn voters(world: &mut LithairWorld, count: usize) -> anyhow::Result<()> {
+    world.cluster.check_voters(count).await
+}
+
 #[then("one node leads and the others follow it")]
 async fn one_leader(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.check_one_leader().await

@@ -25,6 +25,8 @@ enum Nemesis {
     CutOffLeader,
     /// The leader loses power: what its disk had not synced is lost, a torn last page too.
     PowerCutLeader,
+    /// The spare node joins the cluster (not a fault, but a change the clients must not see).
+    JoinSpare,
 }
 
 #[when(
@@ -64,6 +66,18 @@ async fn registers_with_power_cuts(
     times: Times,
 ) -> anyhow::Result<()> {
     race(world, Kind::Register, clients, articles, seconds, Nemesis::PowerCutLeader, times.0).await
+}
+
+#[when(
+    expr = "{int} clients read and write {int} articles for {int} seconds while the spare node joins"
+)]
+async fn registers_while_joining(
+    world: &mut LithairWorld,
+    clients: u64,
+    articles: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    race(world, Kind::Register, clients, articles, seconds, Nemesis::JoinSpare, 1).await
 }
 
 #[when(
@@ -155,6 +169,7 @@ async fn strike(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()
         Nemesis::KillLeader => cluster.kill(leader).await?,
         Nemesis::CutOffLeader => cluster.split(&[leader])?,
         Nemesis::PowerCutLeader => world.cluster.cut_power(leader, Some(torn)).await?,
+        Nemesis::JoinSpare => return world.cluster.join_spare().await,
     }
     world.cluster.downed = Some(leader);
     world.cluster.cut_off = vec![leader];
@@ -162,6 +177,9 @@ async fn strike(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()
 }
 
 async fn heal(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> {
+    if let Nemesis::JoinSpare = nemesis {
+        return Ok(()); // a join has nothing to undo
+    }
     let id = world.cluster.downed.take().context("nothing to heal")?;
     let cluster = world.cluster.running_mut()?;
     match nemesis {
@@ -170,6 +188,7 @@ async fn heal(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> 
             cluster.heal();
             Ok(())
         }
+        Nemesis::JoinSpare => unreachable!("handled above: a join has nothing to undo"),
     }
 }
 
