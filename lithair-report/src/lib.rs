@@ -9,7 +9,8 @@
 //! makes one report of a sharded run's per-shard reports ([`merge::merge`]).
 //!
 //! Pages are `maud` templates, so every text that comes from a feature file, an error or a
-//! log is HTML-escaped; charts are `plotters` SVG (see [`charts`]).
+//! log is HTML-escaped; charts are `plotters` SVG, and a cluster scenario's timeline hand-drawn
+//! SVG (see [`charts`]).
 
 #![forbid(unsafe_code)]
 
