@@ -283,7 +283,7 @@ impl ClusterWorld {
         cluster.stop().await;
         let history = self.history();
         let run = ClusterRun {
-            ops: history.entries().iter().map(|entry| report_op(entry)).collect(),
+            ops: history.entries().iter().map(report_op).collect(),
             faults: cluster.faults.iter().map(report_fault).collect(),
             roles: roles.into_iter().map(|(node, samples)| NodeRoles { node, samples }).collect(),
             findings: std::mem::take(&mut *self.findings.lock().unwrap_or_else(|p| p.into_inner())),
