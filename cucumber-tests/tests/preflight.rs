@@ -90,7 +90,7 @@ fn a_dry_run_lists_the_definition_of_every_line_and_runs_nothing() {
         .lines()
         .find(|l| l.starts_with("cucumber-tests/tests/fixtures/draft/outside.feature:7"));
     let line = line.unwrap_or_else(|| panic!("line 7 not listed:\n{out}"));
-    assert!(line.contains("Then the server is healthy") && line.contains("server_steps.rs:"));
+    assert!(line.contains("Then the server is still healthy") && line.contains("server_steps.rs:"));
 
     let (run, _) = features(&["--dry-run", "-i", "cucumber-tests/tests/fixtures/typo.feature"]);
     assert!(!run.status.success());
