@@ -7,13 +7,13 @@ Feature: Every client sees one consistent order of operations, through crashes a
 
   Scenario: Clients race on a few articles while the leader is killed
     Given a 3-node Lithair cluster
-    When 4 clients read and write 5 articles for 8 seconds while the leader is killed twice
+    When 4 clients read and write 5 articles for 10 seconds while the leader is killed twice
     Then the history is linearizable
     And every acknowledged write is present on every node
 
   Scenario: Clients race on a few articles while the network splits
     Given a 3-node Lithair cluster
-    When 4 clients read and write 5 articles for 8 seconds while the leader is cut off twice
+    When 4 clients read and write 5 articles for 10 seconds while the leader is cut off twice
     Then the history is linearizable
     And no write was acknowledged on the minority side
     And every acknowledged write is present on every node

@@ -43,6 +43,10 @@ pub enum Kind {
     Register,
     /// Comment appends and comment-list reads, half each.
     ListAppend,
+    /// Reads only, of the register articles. A reader pinned to one node is what catches a
+    /// deposed leader serving stale reads: writers soon all wait on the cut-off node, so
+    /// without readers that stay on it, hardly a read reaches it after the majority moved on.
+    Reader,
 }
 
 /// Run one client's plan; `random(n)` gives a number below `n`. Returns how many operations
@@ -62,7 +66,7 @@ pub async fn run(
         let pool: Vec<u64> = plan.articles.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let op = match (kind, pool.is_empty()) {
             (Kind::Register, true) => Op::Create { title: client.unique("title") },
-            (Kind::ListAppend, true) => break,
+            (Kind::ListAppend | Kind::Reader, true) => break,
             (_, false) => {
                 let article = pool[random(pool.len() as u64) as usize];
                 match kind {
@@ -72,6 +76,7 @@ pub async fn run(
                     }
                     Kind::Register if dice < 95 => Op::Create { title: client.unique("title") },
                     Kind::Register => Op::Delete { article },
+                    Kind::Reader => Op::Read { article },
                     Kind::ListAppend if dice < 50 => Op::ReadComments { article },
                     Kind::ListAppend => Op::Append { article, comment: client.unique("comment") },
                 }

@@ -125,39 +125,53 @@ async fn race(
     let duration = Duration::from_secs(seconds);
     let rng = world.seeded("clients")?;
     let pool = Arc::new(Mutex::new(ids));
+    // The clients, then (for registers) one reader pinned to each node; process ids are
+    // numbered over all of them, so that none is ever reused.
+    let readers = if kind == Kind::Register { nodes.len() as u64 } else { 0 };
+    let everyone = clients + readers;
     let mut tasks = Vec::new();
-    for number in 1..=clients {
+    for number in 1..=everyone {
+        let (role, targets) = match number.checked_sub(clients + 1) {
+            None => (kind, nodes.clone()),
+            Some(reader) => (Kind::Reader, vec![nodes[reader as usize]]),
+        };
         let plan = Plan {
             client: number,
-            clients,
+            clients: everyone,
             articles: Arc::clone(&pool),
-            nodes: nodes.clone(),
+            nodes: targets,
             duration,
             think: THINK,
         };
         let client = client.clone();
         let mut stream = rng.fork(number);
         tasks.push(tokio::spawn(async move {
-            workload::run(&client, &plan, kind, move |n| stream.below(n)).await
+            workload::run(&client, &plan, role, move |n| stream.below(n)).await
         }));
     }
     let mut schedule = world.seeded("nemesis")?;
     let slot = duration / (faults as u32 + 1);
+    // Each fault lasts 60% of its slot: long enough for the majority to elect a new leader
+    // and move on while the old one is still cut off or down, which is when stale reads and
+    // minority acknowledgements can happen at all.
+    let hold = slot.mul_f64(0.6);
     for _ in 0..faults {
-        // Strike somewhere in the first half of each slot; heal before its end.
-        let wait = slot.mul_f64(schedule.below(50) as f64 / 100.0);
+        // Strike somewhere in the first 30% of each slot; heal before its end.
+        let wait = slot.mul_f64(schedule.below(30) as f64 / 100.0);
         tokio::time::sleep(wait).await;
         strike(world, nemesis).await?;
-        tokio::time::sleep(slot.mul_f64(0.4)).await;
+        tokio::time::sleep(hold).await;
         heal(world, nemesis).await?;
-        tokio::time::sleep(slot.saturating_sub(wait + slot.mul_f64(0.4))).await;
+        tokio::time::sleep(slot.saturating_sub(wait + hold)).await;
     }
     let mut performed = 0;
     for task in tasks {
         performed += task.await.context("a client task panicked")?;
     }
     ensure!(performed > 0, "the clients performed no operation");
-    println!("    {performed} operations by {clients} clients, {faults} faults");
+    println!(
+        "    {performed} operations by {clients} clients and {readers} pinned readers, {faults} faults"
+    );
     Ok(())
 }
 
