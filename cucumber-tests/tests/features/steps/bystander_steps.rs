@@ -14,6 +14,10 @@ use crate::{
     world::LithairWorld,
 };
 
+/// Rounds of "alone, then beside the others": a slow spell of the machine spoils one round,
+/// not three.
+const ROUNDS: usize = 3;
+
 #[when(
     expr = "{int} normal clients make {int} requests each, alone and then beside {int} slow clients"
 )]
@@ -25,26 +29,30 @@ async fn normal_beside_slow(
 ) -> anyhow::Result<()> {
     let addr = begin(world)?;
     let mut normal = NormalClients::default();
-    normal.alone = normal_load(addr, clients, requests, &mut normal.errors).await;
-    let slow_clients: Vec<_> = (0..slow)
-        .map(|i| {
-            tokio::spawn(async move {
-                let pause = Duration::from_millis(50);
-                if i % 2 == 0 {
-                    let head =
-                        b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: 1234567890abcdef\r\n\r\n";
-                    Ok(rawhttp::trickle(addr, head, 1, pause, WAIT).await?)
-                } else {
-                    slow_body_client(addr, pause).await
-                }
+    for round in 0..ROUNDS {
+        let alone = normal_load(addr, clients, requests, &mut normal.errors).await;
+        let slow_clients: Vec<_> = (0..slow)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let pause = Duration::from_millis(50);
+                    if i % 2 == 0 {
+                        let head =
+                            b"GET /health HTTP/1.1\r\nhost: x\r\nx-slow: 1234567890abcdef\r\n\r\n";
+                        Ok(rawhttp::trickle(addr, head, 1, pause, WAIT).await?)
+                    } else {
+                        slow_body_client(addr, pause).await
+                    }
+                })
             })
-        })
-        .collect();
-    // Let the slow clients get their connections in first.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    normal.beside = normal_load(addr, clients, requests, &mut normal.errors).await;
-    for (i, client) in slow_clients.into_iter().enumerate() {
-        world.answers.hostile.push((format!("slow client {i}"), client.await??));
+            .collect();
+        // Let the slow clients get their connections in first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let beside = normal_load(addr, clients, requests, &mut normal.errors).await;
+        normal.rounds.push((alone, beside));
+        for (i, client) in slow_clients.into_iter().enumerate() {
+            let what = format!("slow client {i} (round {})", round + 1);
+            world.answers.hostile.push((what, client.await??));
+        }
     }
     *world.part::<Option<NormalClients>>() = Some(normal);
     Ok(())
@@ -61,16 +69,20 @@ async fn normal_beside_idle(
 ) -> anyhow::Result<()> {
     let addr = begin(world)?;
     let mut normal = NormalClients::default();
-    normal.alone = normal_load(addr, clients, requests, &mut normal.errors).await;
-    let mut flood = Vec::with_capacity(idle);
-    for i in 0..idle {
-        flood.push(TcpStream::connect(addr).await.with_context(|| format!("idle connection {i}"))?);
+    for _ in 0..ROUNDS {
+        let alone = normal_load(addr, clients, requests, &mut normal.errors).await;
+        let mut flood = Vec::with_capacity(idle);
+        for i in 0..idle {
+            let connection = TcpStream::connect(addr).await;
+            flood.push(connection.with_context(|| format!("idle connection {i}"))?);
+        }
+        // The kernel completes a connection before the server accepts it; once one opened
+        // after the flood is answered, the server has taken in every connection before it.
+        let mut last = TcpStream::connect(addr).await?;
+        rawhttp::exchange(&mut last, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n", WAIT).await?;
+        let beside = normal_load(addr, clients, requests, &mut normal.errors).await;
+        normal.rounds.push((alone, beside));
     }
-    // The kernel completes a connection before the server accepts it; once one opened after
-    // the flood is answered, the server has taken in every connection before it.
-    let mut last = TcpStream::connect(addr).await?;
-    rawhttp::exchange(&mut last, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n", WAIT).await?;
-    normal.beside = normal_load(addr, clients, requests, &mut normal.errors).await;
     *world.part::<Option<NormalClients>>() = Some(normal);
     Ok(())
 }
@@ -150,15 +162,27 @@ async fn normal_no_error(world: &mut LithairWorld) -> anyhow::Result<()> {
 /// machine: a fixed 10 ms is allowed on top of the factor. No more: the p99s measured here
 /// are 2–10 ms, and a server whose idle connections each wake up every millisecond has a
 /// p99 beside 5,000 of them of ~55 ms, which a 50 ms allowance let through.
+///
+/// A shared machine also has slow spells of about a second (one made a p99 of 34 ms beside
+/// idle connections against 1.4 ms alone in a CI run): so the When steps measure both sides
+/// [`ROUNDS`] times, each "beside" right after its own "alone", and one round within the limit
+/// passes. A server that is really slowed by the others fails every round.
 #[then(expr = "the p99 latency of the normal clients stayed within {int} times the one alone")]
 async fn p99_within(world: &mut LithairWorld, factor: u32) -> anyhow::Result<()> {
     let normal =
         world.part::<Option<NormalClients>>().as_ref().context("no normal clients were run")?;
-    let (alone, beside) = (p99(&normal.alone)?, p99(&normal.beside)?);
-    println!("    p99 of the normal clients: {alone:?} alone, {beside:?} beside the others");
-    let limit = alone * factor + Duration::from_millis(10);
-    ensure!(beside <= limit, "p99 {beside:?} beside the others, {alone:?} alone (limit {limit:?})");
-    Ok(())
+    let mut seen = Vec::new();
+    for (alone, beside) in &normal.rounds {
+        let (alone, beside) = (p99(alone)?, p99(beside)?);
+        let limit = alone * factor + Duration::from_millis(10);
+        println!("    p99 of the normal clients: {alone:?} alone, {beside:?} beside the others");
+        if beside <= limit {
+            return Ok(());
+        }
+        seen.push(format!("p99 {beside:?} beside the others, {alone:?} alone (limit {limit:?})"));
+    }
+    ensure!(!seen.is_empty(), "no normal clients were measured");
+    anyhow::bail!("in every round: {}", seen.join("; "))
 }
 
 fn p99(latencies: &[Duration]) -> anyhow::Result<Duration> {
@@ -171,7 +195,7 @@ fn p99(latencies: &[Duration]) -> anyhow::Result<Duration> {
 /// What well-behaved clients saw, alone and then beside badly-behaved ones.
 #[derive(Debug, Default)]
 struct NormalClients {
-    alone: Vec<Duration>,
-    beside: Vec<Duration>,
+    /// Each round's latencies: alone, then beside the others.
+    rounds: Vec<(Vec<Duration>, Vec<Duration>)>,
     errors: Vec<String>,
 }
