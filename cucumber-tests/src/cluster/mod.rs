@@ -21,6 +21,7 @@ pub mod workload;
 use std::{
     net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
+    sync::atomic::{AtomicU16, Ordering},
     time::{Duration, Instant},
 };
 
@@ -324,11 +325,37 @@ impl Cluster {
     }
 }
 
-/// `count` distinct free ports on 127.0.0.1, all held until every one is chosen.
+/// `count` distinct free ports on 127.0.0.1, below the kernel's ephemeral range.
+///
+/// A cluster's ports are chosen before its nodes start and must stay free until then, but a
+/// port the kernel handed out for `:0` and that was given back can be handed out again at once
+/// — to one of the cluster's own proxies, or to any client's outgoing connection — and a node
+/// then fails with "address already in use". Ports below the ephemeral range are never handed
+/// out that way; only something asking for that very port can take one, and cluster scenarios
+/// run one at a time (`@serial`). The scan starts at a place that depends on the process, so
+/// two harnesses on one machine start apart.
 fn free_ports(count: usize) -> anyhow::Result<Vec<SocketAddr>> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()
-        .context("cannot find free ports")?;
-    Ok(listeners.iter().map(|listener| listener.local_addr()).collect::<Result<_, _>>()?)
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let (low, high) = (10_000u16, ephemeral_start().saturating_sub(1).max(10_001));
+    let span = high - low;
+    let start = (std::process::id() % u32::from(span)) as u16;
+    let mut chosen = Vec::with_capacity(count);
+    for _ in 0..span {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed) % span) % span;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", low + offset)) {
+            chosen.push(listener); // held until every port is chosen
+            if chosen.len() == count {
+                return Ok(chosen.iter().map(TcpListener::local_addr).collect::<Result<_, _>>()?);
+            }
+        }
+    }
+    bail!("cannot find {count} free ports between {low} and {high}")
+}
+
+/// The first port of the kernel's ephemeral range (Linux: 32768 unless configured).
+fn ephemeral_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }

@@ -102,9 +102,10 @@ impl ClusterNode {
         if self.process.is_some() {
             bail!("node {} is already running", self.id);
         }
+        // The start failure's own text names the cause and the end of the node's log.
         let process = ServerProcess::start_node(&self.spec)
             .await
-            .with_context(|| format!("node {}", self.id))?;
+            .map_err(|failure| anyhow::anyhow!("node {}: {failure}", self.id))?;
         self.process = Some(process);
         Ok(())
     }
