@@ -30,7 +30,8 @@ use std::{
 
 use lithair_core::DataDir;
 use openraft::{
-    AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
+    AnyError, Entry, EntryPayload, LogId, LogState, RaftLogReader, StorageError, StorageIOError,
+    Vote,
     storage::{LogFlushed, RaftLogStorage},
 };
 use tokio::sync::oneshot;
@@ -57,6 +58,9 @@ struct Shared {
     /// A read-only handle on the log file, for entries no longer cached.
     reader: File,
     written_below: Arc<AtomicU64>,
+    /// The greatest `ts` of the events ever stored in this log since it was opened, its
+    /// records at open included.
+    max_ts: Arc<AtomicU64>,
     stats: Arc<WriterStats>,
     ops: Option<mpsc::Sender<Op>>,
     writer: Option<thread::JoinHandle<()>>,
@@ -112,6 +116,8 @@ pub(crate) struct Parts {
     pub data_dir: Arc<DataDir>,
     pub path: std::path::PathBuf,
     pub durability: lithair_core::Durability,
+    /// The greatest `ts` of the events in the log at open.
+    pub max_ts: u64,
 }
 
 fn io_error(err: impl std::error::Error + 'static) -> AnyError {
@@ -124,7 +130,7 @@ fn closed() -> io::Error {
 
 impl LogStore {
     pub(crate) fn start(parts: Parts) -> io::Result<LogStore> {
-        let Parts { log, data_dir, path, durability } = parts;
+        let Parts { log, data_dir, path, durability, max_ts } = parts;
         let file = File::options().append(true).open(&path)?;
         let reader = File::open(&path)?;
         let written_below = Arc::new(AtomicU64::new(log.next()));
@@ -145,12 +151,21 @@ impl LogStore {
             log: Mutex::new(log),
             reader,
             written_below,
+            max_ts: Arc::new(AtomicU64::new(max_ts)),
             stats,
             ops: Some(ops),
             writer: Some(writer),
             _data_dir: data_dir,
         };
         Ok(LogStore { shared: Arc::new(shared) })
+    }
+
+    /// The greatest `ts` of the events this log has held since it was opened, kept up to date
+    /// as entries are appended, whether or not they are committed or applied yet: a new leader
+    /// stamps after it (`proposer.rs`). A truncated entry's ts stays counted, which only makes
+    /// the next stamps later.
+    pub fn max_ts(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.shared.max_ts)
     }
 
     /// The writer's counters: groups written, `fdatasync` calls, records.
@@ -351,6 +366,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             for (entry, len) in encoded {
                 if log.records() == 0 {
                     log.first = entry.log_id.index;
+                }
+                if let EntryPayload::Normal(event) = &entry.payload {
+                    self.shared.max_ts.fetch_max(event.ts, Ordering::Relaxed);
                 }
                 let end = log.end() + len;
                 log.offsets.push(end);

@@ -78,6 +78,12 @@ pub enum StartError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("openraft could not start: {0}")]
     Raft(String),
+    #[error(
+        "{path}: the record at byte offset {offset} is a version-1 record (a single server's \
+         log); a cluster node reads only version 2. Refusing to start; the file was not \
+         modified. Convert the directory once, with no server running on it: {command}"
+    )]
+    V1Log { path: PathBuf, offset: u64, command: String },
 }
 
 /// openraft's configuration for Lithair (docs/cluster.md, "Timeouts"), with a snapshot every
@@ -120,7 +126,14 @@ where
         precondition: Option<Precondition<E>>,
     ) -> Result<Self, StartError> {
         let (log_store, state_machine) =
-            crate::open_storage::<E>(&config.data_dir, config.durability).await?;
+            crate::open_storage::<E>(&config.data_dir, config.durability).await.map_err(|err| {
+                match err {
+                    crate::OpenError::V1Log { path, offset } => {
+                        StartError::V1Log { path, offset, command: migrate_command(&config) }
+                    }
+                    other => other.into(),
+                }
+            })?;
         // After the storage's lock on the directory is taken: nobody else writes it meanwhile.
         check_identity(&config.data_dir, config.id)?;
         let state_machine = match precondition {
@@ -128,6 +141,7 @@ where
             None => state_machine,
         };
         let reader = state_machine.reader();
+        let log_ts = log_store.max_ts();
         let local_ip = advertised_ip(&config.peer_advertise);
         let network =
             Network::new(config.id, config.secret.clone(), config.routes.clone(), local_ip);
@@ -149,7 +163,7 @@ where
         tracing::info!(node_id = config.id, peer = %config.peer_advertise, api = %config.api_advertise, "cluster node started");
         Ok(ClusterNode {
             id: config.id,
-            proposer: Proposer::spawn(raft.clone(), reader.clone(), config.id),
+            proposer: Proposer::spawn(raft.clone(), reader.clone(), config.id, log_ts),
             barrier: ReadBarrier::spawn(raft.clone()),
             raft,
             reader,
@@ -201,6 +215,17 @@ where
     }
 }
 
+/// The `lithair-server migrate` command that converts `config`'s data directory for it.
+fn migrate_command(config: &NodeConfig) -> String {
+    format!(
+        "lithair-server migrate --data-dir {} --node-id {} --peer-advertise {} --api-advertise {}",
+        config.data_dir.display(),
+        config.id,
+        config.peer_advertise,
+        config.api_advertise
+    )
+}
+
 fn advertised_ip(address: &str) -> Option<IpAddr> {
     address.parse::<std::net::SocketAddr>().ok().map(|address| address.ip())
 }
@@ -213,7 +238,17 @@ struct Identity {
 
 /// `node.json` names the node a data directory belongs to: written on first start, checked on
 /// every later one, so that a node is never started on another node's data.
-fn check_identity(dir: &Path, id: NodeId) -> Result<(), StartError> {
+pub(crate) fn check_identity(dir: &Path, id: NodeId) -> Result<(), StartError> {
+    if !check_identity_unchanged(dir, id)? {
+        let path = dir.join(IDENTITY_FILE);
+        write_identity(dir, &path, id).map_err(|source| StartError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// [`check_identity`] without writing: `true` if `node.json` names `id`, `false` if there is
+/// none, an error if it names another node or cannot be read.
+pub(crate) fn check_identity_unchanged(dir: &Path, id: NodeId) -> Result<bool, StartError> {
     let path = dir.join(IDENTITY_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -223,11 +258,9 @@ fn check_identity(dir: &Path, id: NodeId) -> Result<(), StartError> {
             if identity.node_id != id {
                 return Err(StartError::OtherNode { path, found: identity.node_id, expected: id });
             }
-            Ok(())
+            Ok(true)
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            write_identity(dir, &path, id).map_err(|source| StartError::Io { path, source })
-        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(source) => Err(StartError::Io { path, source }),
     }
 }

@@ -10,7 +10,8 @@
 //!    (the blank entry openraft appends on election) is applied;
 //! 2. decides each command in order against the *head*: the applied state plus the events this
 //!    leader has proposed since (a private copy, as the single server's writer keeps one);
-//! 3. stamps each event's `ts` (strictly increasing) and hands the events to openraft in order
+//! 3. stamps each event's `ts`, strictly greater than every earlier event's in the log (an
+//!    earlier leader's clock may have been ahead of this one's) and hands the events to openraft in order
 //!    (`client_write_ff`: log order is decision order);
 //! 4. waits until every event of the batch is applied, or [`OUTCOME_TIMEOUT`] has passed, and
 //!    answers each caller; then takes the next batch.
@@ -28,7 +29,13 @@
 //! A batch that did not end cleanly drops the head; the next batch rebuilds it from the applied
 //! state, once this node leads with everything applied.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use lithair_core::Event;
 use openraft::{Raft, ServerState};
@@ -117,9 +124,15 @@ where
     E::State: Clone,
 {
     /// Start the proposer task of node `my_id`.
-    pub fn spawn(raft: Raft<TypeConfig>, reader: StateReader<E>, my_id: NodeId) -> Self {
+    /// `log_ts` is the log store's [`crate::LogStore::max_ts`].
+    pub fn spawn(
+        raft: Raft<TypeConfig>,
+        reader: StateReader<E>,
+        my_id: NodeId,
+        log_ts: Arc<AtomicU64>,
+    ) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(raft, reader, my_id, queue));
+        tokio::spawn(run(raft, reader, my_id, log_ts, queue));
         Proposer { jobs }
     }
 
@@ -167,6 +180,7 @@ async fn run<E: Event>(
     raft: Raft<TypeConfig>,
     reader: StateReader<E>,
     my_id: NodeId,
+    log_ts: Arc<AtomicU64>,
     mut queue: mpsc::UnboundedReceiver<Job<E>>,
 ) where
     E::State: Clone,
@@ -194,6 +208,9 @@ async fn run<E: Event>(
         if head.as_ref().is_none_or(|head| head.term != term) {
             head = Some(Head { state: reader.with_state(E::State::clone), term });
         }
+        // Stamp after every event this node's log holds or its snapshot covers (an earlier
+        // leader's clock may be ahead of this one's), applied or not, whatever this clock says.
+        last_ts = last_ts.max(log_ts.load(Ordering::Relaxed)).max(reader.last_ts());
         let state = &mut head.as_mut().expect("built above").state;
         let clean = batch(&raft, state, jobs, &mut last_ts).await;
         if !clean {

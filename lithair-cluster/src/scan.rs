@@ -15,7 +15,7 @@ use std::{
 };
 
 use lithair_core::Damage;
-use openraft::{Entry, LogId};
+use openraft::{Entry, EntryPayload, LogId};
 
 use crate::{
     NodeId, TypeConfig,
@@ -35,6 +35,8 @@ pub(crate) struct Scan {
     pub last_log_id: Option<LogId<NodeId>>,
     /// A torn tail found after the valid prefix, not yet cut: `(offset, bytes)`.
     pub torn_tail: Option<(u64, u64, Damage)>,
+    /// The greatest `ts` of the valid prefix's events (0: none).
+    pub max_ts: u64,
 }
 
 /// Scan the log at `path`, keeping the last `cache` entries decoded.
@@ -72,6 +74,9 @@ pub(crate) fn scan(path: &Path, cache: usize) -> Result<Scan, OpenError> {
             scan.first = entry.log_id.index;
         }
         scan.last_log_id = Some(entry.log_id);
+        if let EntryPayload::Normal(event) = &entry.payload {
+            scan.max_ts = scan.max_ts.max(event.ts);
+        }
         offset += read as u64;
         scan.offsets.push(offset);
         scan.tail.push_back(entry);
@@ -125,7 +130,7 @@ fn finish_at(
         && lithair_core::verify_checksum(complete).is_ok()
         && record::version_of(complete) == Some(Version::V1)
     {
-        return Err(OpenError::V1Log { path: path.to_owned() });
+        return Err(OpenError::V1Log { path: path.to_owned(), offset });
     }
     if !damage.can_be_torn_write() {
         return Err(corrupt(path, &scan, offset, damage, 0));

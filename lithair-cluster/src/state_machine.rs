@@ -72,6 +72,9 @@ struct AppliedState<E: Event> {
     state: E::State,
     last_applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, Node>,
+    /// The greatest `ts` of the events applied (0: none known), so that a new leader stamps
+    /// after every event of its log (`proposer.rs`). A snapshot carries it in its id.
+    last_ts: u64,
 }
 
 fn sm_error(err: impl std::error::Error + 'static) -> AnyError {
@@ -89,8 +92,9 @@ impl<E: Event> StateMachine<E> {
             .as_ref()
             .map(|s| (s.meta.last_log_id, s.meta.last_membership.clone()))
             .unwrap_or_default();
+        let last_ts = snapshot.as_ref().map_or(0, |s| snapshot_ts(&s.meta.snapshot_id));
         let shared = Shared {
-            applied: RwLock::new(AppliedState { state, last_applied, membership }),
+            applied: RwLock::new(AppliedState { state, last_applied, membership, last_ts }),
             snapshot: Mutex::new(snapshot),
             dir: data_dir.path().to_owned(),
             _data_dir: data_dir,
@@ -123,6 +127,11 @@ impl<E: Event> StateReader<E> {
         self.shared.read().last_applied
     }
 
+    /// The greatest `ts` of the events applied, 0 if none is known.
+    pub fn last_ts(&self) -> u64 {
+        self.shared.read().last_ts
+    }
+
     /// The last membership applied.
     pub fn membership(&self) -> StoredMembership<NodeId, Node> {
         self.shared.read().membership.clone()
@@ -146,6 +155,16 @@ impl<E: Event> Shared<E> {
         *self.snapshot.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(snapshot);
         Ok(())
     }
+}
+
+/// A snapshot's id ends with this and the greatest `ts` of the events it covers: the id is the
+/// one part of openraft's `SnapshotMeta` that is free text, and it travels with the snapshot
+/// to the followers that install it, so that they too stamp after it once they lead.
+const TS_MARK: &str = "-ts";
+
+/// The greatest `ts` a snapshot id records (0 for an id without one).
+fn snapshot_ts(snapshot_id: &str) -> u64 {
+    snapshot_id.rsplit_once(TS_MARK).and_then(|(_, ts)| ts.parse().ok()).unwrap_or(0)
 }
 
 /// Decode an entry's event into the application's type.
@@ -186,6 +205,8 @@ impl<E: Event> RaftStateMachine<TypeConfig> for StateMachine<E> {
                     false
                 }
                 EntryPayload::Normal(event) => {
+                    // Even a no-op (below) holds its ts in the log.
+                    applied.last_ts = applied.last_ts.max(event.ts);
                     let decoded = decode_event::<E>(event).map_err(|err| {
                         let err = std::io::Error::other(format!(
                             "entry {} holds an event of type {:?} this version cannot read: {err}",
@@ -231,6 +252,7 @@ impl<E: Event> RaftStateMachine<TypeConfig> for StateMachine<E> {
             state,
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
+            last_ts: snapshot_ts(&meta.snapshot_id),
         };
         Ok(())
     }
@@ -247,19 +269,20 @@ impl<E: Event> RaftStateMachine<TypeConfig> for StateMachine<E> {
 
 impl<E: Event> RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder<E> {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let (data, last_log_id, last_membership) = {
+        let (data, last_log_id, last_membership, last_ts) = {
             let applied = self.shared.read();
             let data = serde_json::to_vec(&applied.state)
                 .map_err(|err| StorageIOError::read_state_machine(sm_error(err)))?;
-            (data, applied.last_applied, applied.membership.clone())
+            (data, applied.last_applied, applied.membership.clone(), applied.last_ts)
         };
         // Unique even for two snapshots of the same log id, which may differ in bytes.
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let snapshot_id = match last_log_id {
-            Some(id) => {
-                format!("{}-{}-{}-{nanos}", id.leader_id.term, id.leader_id.node_id, id.index)
-            }
-            None => format!("none-{nanos}"),
+            Some(id) => format!(
+                "{}-{}-{}-{nanos}{TS_MARK}{last_ts}",
+                id.leader_id.term, id.leader_id.node_id, id.index
+            ),
+            None => format!("none-{nanos}{TS_MARK}{last_ts}"),
         };
         let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
         self.shared.keep(StoredSnapshot { meta: meta.clone(), data: data.clone() })?;

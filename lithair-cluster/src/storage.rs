@@ -25,11 +25,11 @@ pub enum OpenError {
     Log(#[from] lithair_core::OpenError),
 
     #[error(
-        "{path} is a version-1 log (a single server's): a cluster node does not read it. \
-         Convert it first (`lithair_cluster::migrate_v1`, for `lithair-server migrate`). \
-         Refusing to start; the file was not modified."
+        "{path}: the record at byte offset {offset} is a version-1 record (a single server's \
+         log); a cluster node reads only version 2. Refusing to start; the file was not \
+         modified. Convert it first with `lithair-server migrate` (docs/cluster.md)."
     )]
-    V1Log { path: PathBuf },
+    V1Log { path: PathBuf, offset: u64 },
 
     #[error(
         "durability {0} is refused for a cluster: Raft counts an entry or a vote as stored once \
@@ -121,6 +121,7 @@ pub async fn open_storage<E: Event>(
         data_dir: Arc::clone(&data_dir),
         path: path.clone(),
         durability,
+        max_ts: scan.max_ts,
     })
     .map_err(io_error)?;
     Ok((store, StateMachine::new(data_dir, state, snapshot)))
