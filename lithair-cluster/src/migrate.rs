@@ -7,7 +7,8 @@
 //! after an initial membership of itself alone: index 0 is that membership, v1's `seq` *n* is
 //! index *n*, `ts`, `type` and `data` are copied. The new log replaces the old one with one
 //! rename (the old one stays beside it, hard-linked, as `events.raftlog.v1`), so that at every
-//! moment `events.raftlog` is a whole v1 log or a whole v2 log.
+//! moment `events.raftlog` is a whole v1 log or a whole v2 log. The directory is then marked as
+//! this node's (`node.json`), so that no other node id starts on it.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -43,6 +44,8 @@ pub enum MigrateError {
     Record { path: PathBuf, offset: u64, reason: String },
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Identity(crate::StartError),
 }
 
 /// What a migration did.
@@ -82,7 +85,7 @@ pub async fn migrate_v1<E: Event>(
         _ => return Err(MigrateError::NotV1(log_path)),
     }
     let backup = dir.join(V1_BACKUP_NAME);
-    if backup.exists() {
+    if backup.exists() && !same_file(&backup, &log_path).map_err(io_error(&backup))? {
         return Err(MigrateError::BackupExists(backup));
     }
     // Every v1 check, the torn tail cut, every event decoded; the lock held meanwhile.
@@ -98,10 +101,23 @@ pub async fn migrate_v1<E: Event>(
     })?;
     drop(engine);
     let _lock = lithair_core::DataDir::open(dir)?;
+    crate::node::check_identity_unchanged(dir, node_id).map_err(MigrateError::Identity)?;
 
     let temp = dir.join("events.raftlog.v2.tmp");
-    let events = write_v2(&log_path, &temp, node_id, node)?;
-    fs::hard_link(&log_path, &backup).map_err(io_error(&backup))?;
+    let events = match write_v2(&log_path, &temp, node_id, node) {
+        Ok(events) => events,
+        Err(err) => {
+            // Nothing of the attempt stays behind.
+            let _ = fs::remove_file(&temp);
+            return Err(err);
+        }
+    };
+    // The rename is the commit point: before it `events.raftlog` is the whole v1 log, after it
+    // the whole v2 log. A crash between the link and the rename leaves `events.raftlog.v1` as a
+    // second name of the v1 log itself, which the check above lets a new attempt reuse.
+    if !backup.exists() {
+        fs::hard_link(&log_path, &backup).map_err(io_error(&backup))?;
+    }
     fs::rename(&temp, &log_path).map_err(io_error(&log_path))?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))?;
 
@@ -119,7 +135,15 @@ pub async fn migrate_v1<E: Event>(
         })?;
         durable::replace(dir, name, &bytes).map_err(io_error(&dir.join(name)))?;
     }
+    crate::node::check_identity(dir, node_id).map_err(MigrateError::Identity)?;
     Ok(Migrated { events, backup })
+}
+
+/// Are `a` and `b` two names of one file (a hard link an interrupted migration left)?
+fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (fs::metadata(a)?, fs::metadata(b)?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
 }
 
 /// The version of the log's first record, if it has one.

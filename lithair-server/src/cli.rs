@@ -18,6 +18,9 @@ use lithair_server::ServerConfig;
 #[derive(Debug, Parser)]
 #[command(name = "lithair-server", version)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on; port 0 picks a free port (the first stdout line names it).
     #[arg(long, env = "LITHAIR_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -102,6 +105,40 @@ pub struct Cli {
     pub log_level: String,
 }
 
+/// What the binary does instead of serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Convert a single server's data directory (log version 1) into the data directory of a
+    /// one-node cluster (log version 2), so that `lithair-server --node-id ...` starts on it
+    /// with every event; other nodes then join it (docs/cluster.md, "Migrating").
+    ///
+    /// Stop the server first: a directory in use is refused. The old log is kept, unchanged,
+    /// as <DATA_DIR>/events.raftlog.v1, and the switch to the new one is a single rename. A
+    /// directory already converted, or whose log is damaged, is refused and left unchanged.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The single server's data directory.
+    #[arg(long, env = "LITHAIR_DATA_DIR")]
+    pub data_dir: PathBuf,
+
+    /// The node id the directory will belong to (start the node with the same --node-id).
+    #[arg(long, value_name = "ID", default_value_t = 1)]
+    pub node_id: u64,
+
+    /// The peer address the node will advertise (its --peer-advertise, or --peer-bind);
+    /// written into the cluster's first membership.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
+    pub peer_advertise: String,
+
+    /// The address clients will reach the node's API at (its --bind); written into the
+    /// cluster's first membership, for redirects to the leader.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
+    pub api_advertise: String,
+}
+
 impl Cli {
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
@@ -116,6 +153,15 @@ impl Cli {
             snapshot_keep: self.snapshot_keep,
             ..ServerConfig::new(&self.data_dir)
         }
+    }
+}
+
+fn parse_host_port(text: &str) -> Result<String, String> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(text.to_owned())
+        }
+        _ => Err(format!("not HOST:PORT with a port from 1 to 65535: {text:?}")),
     }
 }
 

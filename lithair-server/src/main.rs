@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod migrate;
 
 use std::{
     io::{IsTerminal, Write},
@@ -31,6 +32,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(cli::Command::Migrate(args)) = &cli.command {
+        return runtime.block_on(migrate::run(args));
+    }
     match runtime.block_on(serve(&cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -143,10 +143,22 @@ impl Drop for Cluster {
 
 /// Start node `id` and read its two announcement lines.
 async fn spawn(id: u64, dir: &Path, peer: &str, secret: &Path, extra: Option<&[&str]>) -> NodeProc {
+    spawn_at(id, dir, "127.0.0.1:0", peer, secret, extra).await
+}
+
+/// [`spawn`], with the API listening on `bind`.
+async fn spawn_at(
+    id: u64,
+    dir: &Path,
+    bind: &str,
+    peer: &str,
+    secret: &Path,
+    extra: Option<&[&str]>,
+) -> NodeProc {
     std::fs::create_dir_all(dir).unwrap();
     let stderr = std::fs::File::create(dir.with_extension("log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_lithair-server"))
-        .args(["--node-id", &id.to_string(), "--bind", "127.0.0.1:0", "--peer-bind", peer])
+        .args(["--node-id", &id.to_string(), "--bind", bind, "--peer-bind", peer])
         .arg("--cluster-secret-file")
         .arg(secret)
         .arg("--data-dir")
@@ -490,4 +502,156 @@ async fn a_follower_far_behind_catches_up_from_a_snapshot() {
         log.contains("install_snapshot") || log.contains("InstallSnapshot"),
         "caught up from a snapshot"
     );
+}
+
+/// `lithair-server migrate` on `dir` for node 1 at `peer` and `api`.
+async fn migrate(dir: &Path, peer: &str, api: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lithair-server"))
+        .args(["migrate", "--node-id", "1", "--peer-advertise", peer, "--api-advertise", api])
+        .arg("--data-dir")
+        .arg(dir)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// Every file of `dir` and its content.
+fn files_of(dir: &Path) -> Vec<(std::ffi::OsString, String)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().unwrap().is_file())
+        .map(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            (entry.file_name(), String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A single server (no `--node-id`) on `dir` that has acknowledged `count` creates and an
+/// update, still running; with what it serves at `/api/articles`.
+async fn single_server_with_articles(dir: &Path, count: usize) -> (Child, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lithair-server"))
+        .args(["--bind", "127.0.0.1:0", "--durability", "fsync"])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("the API line");
+    let api = first.strip_prefix("lithair-server listening on http://").expect(&first).to_string();
+    for i in 0..count {
+        create(&api, &format!("single {i}")).await;
+    }
+    let update = json!({"title": "single 0, updated", "content": "é ✓ \"quoted\"\nline"});
+    let ((status, _), _) = send(Method::PUT, &api, "/api/articles/0", Some(&update)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, listing) = get(&api, "/api/articles?limit=1000").await;
+    assert_eq!(status, StatusCode::OK);
+    (child, listing)
+}
+
+#[tokio::test]
+async fn a_single_servers_data_is_migrated_and_served_by_a_node() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("node1");
+    let secret = root.path().join("secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let (peer, api) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let (mut single, listing) = single_server_with_articles(&dir, 12).await;
+
+    // Refused while the single server holds the directory, which is left as it was.
+    let before = files_of(&dir);
+    let output = migrate(&dir, &peer, &api).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("in use by another Lithair process"), "{stderr}");
+    assert_eq!(files_of(&dir), before);
+    single.kill().await.unwrap();
+    let v1 = std::fs::read(dir.join("events.raftlog")).unwrap();
+
+    // A node refuses the v1 directory, naming the file, the offset, why, and the command.
+    let start = Command::new(env!("CARGO_BIN_EXE_lithair-server"))
+        .args(["--node-id", "1", "--bind", &api, "--peer-bind", &peer])
+        .arg("--cluster-secret-file")
+        .arg(&secret)
+        .arg("--data-dir")
+        .arg(&dir)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(20), start).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && output.stdout.is_empty(), "{stderr}");
+    let command = format!(
+        "lithair-server migrate --data-dir {} --node-id 1 --peer-advertise {peer} \
+         --api-advertise {api}",
+        dir.display()
+    );
+    for part in [
+        &format!("{}: the record at byte offset 0", dir.join("events.raftlog").display()),
+        "is a version-1 record",
+        &command,
+    ] {
+        assert!(stderr.contains(part), "{part:?} not in {stderr}");
+    }
+    assert_eq!(std::fs::read(dir.join("events.raftlog")).unwrap(), v1);
+
+    let output = migrate(&dir, &peer, &api).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("migrated 13 events"), "{stdout}");
+    assert_eq!(std::fs::read(dir.join("events.raftlog.v1")).unwrap(), v1, "the v1 log is kept");
+
+    // Once is enough: a second migration is refused and changes nothing.
+    let before = files_of(&dir);
+    let output = migrate(&dir, &peer, &api).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("already version 2"), "{stderr}");
+    assert_eq!(files_of(&dir), before);
+
+    // The node leads a one-node cluster without `/cluster/init` and serves every article as
+    // the single server did; the next create gets the next id.
+    let node = spawn_at(1, &dir, &api, &peer, &secret, None).await;
+    let cluster = Cluster { root, secret, nodes: vec![node], extra: Vec::new() };
+    assert_eq!(cluster.wait_leader(|_| true).await, 1);
+    let node = cluster.node(1);
+    assert_eq!(status_of(node).await["leader"]["api"], api.as_str());
+    let (status, served) = get(&api, "/api/articles?limit=1000").await;
+    assert_eq!((status, &served), (StatusCode::OK, &listing));
+    for article in listing["items"].as_array().unwrap() {
+        let (status, body) = get(&api, &format!("/api/articles/{}", article["id"])).await;
+        assert_eq!((status, &body), (StatusCode::OK, article));
+    }
+    assert_eq!(create(&api, "after the migration").await["id"], 12);
+}
+
+#[tokio::test]
+async fn a_damaged_single_server_log_is_not_migrated() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let (mut single, _) = single_server_with_articles(&dir, 3).await;
+    single.kill().await.unwrap();
+    let path = dir.join("events.raftlog");
+    let log = std::fs::read_to_string(&path).unwrap();
+    let second = log.find('\n').unwrap() + 1;
+    let damaged = log.replacen("single 1", "single X", 1);
+    std::fs::write(&path, &damaged).unwrap();
+
+    let before = files_of(&dir);
+    let output = migrate(&dir, "127.0.0.1:7001", "127.0.0.1:8001").await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(files_of(&dir), before, "nothing changed: {stderr}");
+    for part in
+        [&format!("{} is corrupt at byte offset {second}", path.display()), "checksum", "unchanged"]
+    {
+        assert!(stderr.contains(part), "{part:?} not in {stderr}");
+    }
 }
