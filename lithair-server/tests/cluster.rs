@@ -619,17 +619,40 @@ async fn a_single_servers_data_is_migrated_and_served_by_a_node() {
     // The node leads a one-node cluster without `/cluster/init` and serves every article as
     // the single server did; the next create gets the next id.
     let node = spawn_at(1, &dir, &api, &peer, &secret, None).await;
-    let cluster = Cluster { root, secret, nodes: vec![node], extra: Vec::new() };
+    let mut cluster = Cluster { root, secret, nodes: vec![node], extra: Vec::new() };
     assert_eq!(cluster.wait_leader(|_| true).await, 1);
-    let node = cluster.node(1);
-    assert_eq!(status_of(node).await["leader"]["api"], api.as_str());
+    assert_eq!(status_of(cluster.node(1)).await["leader"]["api"], api.as_str());
     let (status, served) = get(&api, "/api/articles?limit=1000").await;
     assert_eq!((status, &served), (StatusCode::OK, &listing));
     for article in listing["items"].as_array().unwrap() {
         let (status, body) = get(&api, &format!("/api/articles/{}", article["id"])).await;
         assert_eq!((status, &body), (StatusCode::OK, article));
     }
-    assert_eq!(create(&api, "after the migration").await["id"], 12);
+    let after = create(&api, "after the migration").await;
+    assert_eq!(after["id"], 12);
+
+    // Two empty nodes join it as learners, then voters, and serve the same articles.
+    let leader_peer = cluster.node(1).peer.clone();
+    for id in [2, 3] {
+        let dir = cluster.root.path().join(format!("node{id}"));
+        let peer = format!("127.0.0.1:{}", free_port());
+        let node = spawn(id, &dir, &peer, &cluster.secret, None).await;
+        let learner = json!({"id": id, "peer": node.peer, "api": node.api});
+        let (status, body) =
+            peer_post(&leader_peer, "/cluster/learners", Some(SECRET), &learner).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        cluster.nodes.push(node);
+    }
+    let (status, body) =
+        peer_post(&leader_peer, "/cluster/voters", Some(SECRET), &json!({"ids": [1, 2, 3]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let index = status_of(cluster.node(1)).await["applied"].as_u64().unwrap();
+    let mut items = listing["items"].as_array().unwrap().clone();
+    items.push(after);
+    for node in &cluster.nodes {
+        let (status, page) = local_read(node, index, "/api/articles").await;
+        assert_eq!((status, &page["items"]), (StatusCode::OK, &Value::Array(items.clone())));
+    }
 }
 
 #[tokio::test]
