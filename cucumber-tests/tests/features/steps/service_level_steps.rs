@@ -58,8 +58,13 @@ async fn error_rate_is(world: &mut LithairWorld, percent: f64) -> anyhow::Result
 }
 
 #[then(expr = "the p{int} latency must be less than {int}ms")]
-async fn percentile_below(world: &mut LithairWorld, percent: u64, ms: u64) -> anyhow::Result<()> {
-    service_checks::percentile_below(world, percent, ms).await
+async fn percentile_below(
+    world: &mut LithairWorld,
+    percent: u64,
+    ms: u64,
+    step: &Step,
+) -> anyhow::Result<()> {
+    service_checks::percentile_below(world, percent, ms, step).await
 }
 
 #[then("all reads must return valid data")]
