@@ -180,16 +180,22 @@ async fn syncs_are_shared_between_64_committers() {
 
 /// In `flush` and `async` modes too, concurrent commits are gathered into groups rather than
 /// written one by one: a `write` costs more than the rest of a commit.
+///
+/// How many gather depends on how the machine schedules the 64 tasks, and a busy machine can
+/// run them one after the other for a while (this failed once in a full run): so the run is
+/// made up to three times, and one that gathers passes. A writer that never gathers fails all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commits_share_writes_without_sync() {
     for mode in [Durability::Flush, Durability::Async] {
-        let stats = commit_50_each_from_64_tasks(mode).await;
-        assert!(
-            stats.groups * 8 < stats.events,
-            "{mode}: {} groups for {} events: commits are not gathered",
-            stats.groups,
-            stats.events
-        );
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let stats = commit_50_each_from_64_tasks(mode).await;
+            if stats.groups * 8 < stats.events {
+                break;
+            }
+            seen.push(format!("{} groups for {} events", stats.groups, stats.events));
+        }
+        assert!(seen.len() < 3, "{mode}: commits are not gathered: {}", seen.join("; "));
     }
 }
 
