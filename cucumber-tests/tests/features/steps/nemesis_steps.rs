@@ -10,6 +10,12 @@ async fn kill_leader(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.kill_leader().await
 }
 
+#[when("a random node is killed")]
+async fn kill_random(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let mut choice = world.seeded("random node")?;
+    world.cluster.kill_random(&mut choice).await.map(drop)
+}
+
 #[when("the killed node is restarted")]
 async fn restart_killed(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.restart_downed().await
