@@ -21,3 +21,19 @@ Feature: Losing the leader loses no acknowledged write
     When the paused node is resumed
     Then one node leads and the others follow it
     And every acknowledged write is present on every node
+
+  Scenario: A random node is killed and comes back from its data directory
+    Given a 3-node Lithair cluster
+    When 10 articles are created through a node that is up
+    And a random node is killed
+    And 10 articles are created through a node that is up
+    And the killed node is restarted
+    Then every acknowledged write is present on every node
+    And the nodes' logs agree up to the commit index
+
+  Scenario: Clients race while random nodes are killed, leader or not
+    Given a 3-node Lithair cluster
+    When 4 clients read and write 5 articles for 6 seconds while a random node is killed twice
+    Then the history is linearizable
+    And every acknowledged write is present on every node
+    And the nodes' logs agree up to the commit index

@@ -22,3 +22,11 @@ Feature: Every client sees one consistent order of operations, through crashes a
     Given a 3-node Lithair cluster
     When 4 clients append comments to 3 articles for 6 seconds while the leader is killed once
     Then no acknowledged comment was lost, duplicated or reordered on any node
+
+  @slow
+  Scenario: The leader is killed at random moments under write load, 10 times
+    Given a 3-node Lithair cluster
+    When 4 clients read and write 5 articles for 44 seconds while the leader is killed 10 times
+    Then the history is linearizable
+    And every acknowledged write is present on every node
+    And the nodes' logs agree up to the commit index

@@ -13,3 +13,13 @@ Feature: A minority cut off from the cluster acknowledges nothing
     When the network heals
     Then every acknowledged write is present on every node
     And no write was acknowledged on the minority side
+
+  Scenario: Clients write through a bridge, and nothing is lost when it heals
+    Jepsen's bridge: two groups of two nodes that reach each other only through a fifth.
+    Each group and the bridge make a majority, so the cluster keeps a leader throughout.
+
+    Given a 5-node Lithair cluster
+    When 4 clients read and write 5 articles for 8 seconds while the network is bridged
+    Then the history is linearizable
+    And every acknowledged write is present on every node
+    And the nodes' logs agree up to the commit index

@@ -11,3 +11,10 @@ Feature: A node that loses power loses nothing the cluster acknowledged
     Then the history is linearizable
     And every acknowledged write is present on every node
     And the nodes' logs agree up to the commit index
+
+  Scenario: Two nodes of five lose power at once under load
+    Given a 5-node Lithair cluster whose disks can lose power
+    When 4 clients read and write 5 articles for 8 seconds while a minority loses power once
+    Then the history is linearizable
+    And every acknowledged write is present on every node
+    And the nodes' logs agree up to the commit index

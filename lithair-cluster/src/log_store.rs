@@ -168,6 +168,27 @@ impl LogStore {
         Arc::clone(&self.shared.max_ts)
     }
 
+    /// Forget that the vote read at open, if it is this node's own, was committed: called once,
+    /// before openraft starts on this store, so that a restarted node never resumes leading.
+    ///
+    /// openraft 0.9 restores a node whose saved vote names itself, committed, as leader at once
+    /// and in the same term (`Engine::startup`). That leader does not know its commit index
+    /// (`save_committed` keeps it in memory), so its read index is only the first entry of its
+    /// term: it would answer linearizable reads from a state machine still re-applying its log.
+    /// Raft keeps leadership volatile: the node must now win an election, and the new leader
+    /// serves reads only once the blank entry of its new term is applied (Raft §8, openraft's
+    /// `noop_log_id`), which follows every committed entry. The uncommitted vote keeps its term
+    /// and candidate, so the node still votes for no one else in that term; openraft itself
+    /// keeps only the uncommitted form of a vote it learns from a vote response, for the same
+    /// reason. The file is unchanged; the next saved vote replaces it.
+    pub(crate) fn forget_leadership(&self, id: NodeId) {
+        if let Some(vote) = &mut self.lock().vote
+            && vote.leader_id().voted_for() == Some(id)
+        {
+            vote.committed = false;
+        }
+    }
+
     /// The writer's counters: groups written, `fdatasync` calls, records.
     pub fn writer_stats(&self) -> &WriterStats {
         &self.shared.stats
@@ -311,7 +332,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     /// Kept in memory and saved with the next purge: a stale `committed` only makes a restarted
-    /// node wait for its leader before it applies the rest (docs/raftlog.md).
+    /// node wait for its leader before it applies the rest (docs/raftlog.md). A restarted node
+    /// is never that leader itself: see [`LogStore::forget_leadership`].
     async fn save_committed(
         &mut self,
         committed: Option<LogId<NodeId>>,

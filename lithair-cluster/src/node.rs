@@ -150,6 +150,7 @@ where
                 .validate()
                 .map_err(|err| StartError::Raft(err.to_string()))?,
         );
+        log_store.forget_leadership(config.id);
         let raft = Raft::new(config.id, raft_config, network, log_store, state_machine)
             .await
             .map_err(|err| StartError::Raft(err.to_string()))?;

@@ -39,9 +39,9 @@ pub const LEADER_DEADLINE: Duration = Duration::from_secs(20);
 /// A fault the harness inflicted, and when (on [`Cluster::clock`]).
 #[derive(Debug, Clone)]
 pub struct Fault {
-    /// What was done, e.g. `kill`, `pause`, `isolate`, `split`.
+    /// What was done, e.g. `kill`, `pause`, `isolate`, `split`, `bridge`.
     pub kind: String,
-    /// The nodes it was done to; for a split, the minority side.
+    /// The nodes it was done to; for a split, the minority side; for a bridge, the bridge.
     pub nodes: Vec<u64>,
     pub start: Duration,
     /// `None` while it lasts.
@@ -304,10 +304,23 @@ impl Cluster {
         Ok(())
     }
 
+    /// Jepsen's bridge: `a` and `b` cannot reach each other, and both reach `bridge`, so
+    /// each side plus the bridge is a majority and no node is cut off from every other.
+    pub fn bridge(&mut self, a: &[u64], bridge: u64, b: &[u64]) -> anyhow::Result<()> {
+        let indices =
+            |ids: &[u64]| ids.iter().map(|id| self.index(*id)).collect::<Result<Vec<_>, _>>();
+        let (a_side, b_side) = (indices(a)?, indices(b)?);
+        self.mesh
+            .bridge(&a_side, self.index(bridge)?, &b_side)
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        self.begin("bridge", vec![bridge]);
+        Ok(())
+    }
+
     /// Every link passes again.
     pub fn heal(&mut self) {
         self.mesh.heal();
-        self.end(|fault| fault.kind == "isolate" || fault.kind == "split");
+        self.end(|fault| matches!(fault.kind.as_str(), "isolate" | "split" | "bridge"));
     }
 
     fn index(&self, id: u64) -> anyhow::Result<usize> {

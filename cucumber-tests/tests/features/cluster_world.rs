@@ -17,6 +17,7 @@ use anyhow::{Context, ensure};
 use cucumber_tests::{
     cluster::{Cluster, ClusterClient, Fault, RoleSampler},
     process,
+    seed::Stream,
 };
 use lincheck::{History, Op, Outcome, Recorder};
 use lithair_report::{ClusterOp, ClusterRun, FaultWindow, Finding, NodeRoles};
@@ -246,23 +247,44 @@ impl ClusterWorld {
         Ok(())
     }
 
-    /// Cut node `id`'s power: SIGKILL, then its data directory becomes what its disk had
-    /// synced (with a torn last page when `torn` holds a seed). Restart it with
-    /// [`Self::restart_downed`].
-    pub async fn cut_power(&mut self, id: u64, torn: Option<u64>) -> anyhow::Result<()> {
-        let cut = self.power.get(&id).context(
-            "the nodes' disks cannot lose power; start the cluster with a step that says so",
-        )?;
-        let (journal, data_dir) = (cut.journal.clone(), cut.dir.clone());
-        self.running_mut()?.kill_as(id, "power cut").await?;
-        let report = tokio::task::spawn_blocking(move || {
-            powercut::cut_power(&journal, &data_dir, CutOptions { torn })
-        })
-        .await?
-        .context("cannot cut the power")?;
-        println!("    node {id} lost power: {} unsynced bytes lost", report.lost_bytes());
-        self.downed = Some(id);
+    /// Cut the power of every node in `ids` at once: all are SIGKILLed, then each one's data
+    /// directory becomes what its disk had synced (with a torn last page when `torn` holds a
+    /// seed), as when they share a power line. Restart them with [`Cluster::restart`].
+    pub async fn cut_power_of(&mut self, ids: &[u64], torn: Option<u64>) -> anyhow::Result<()> {
+        let mut disks = Vec::with_capacity(ids.len());
+        for id in ids {
+            let cut = self.power.get(id).context(
+                "the nodes' disks cannot lose power; start the cluster with a step that says so",
+            )?;
+            disks.push((*id, cut.journal.clone(), cut.dir.clone()));
+        }
+        for id in ids {
+            self.running_mut()?.kill_as(*id, "power cut").await?;
+        }
+        for (id, journal, data_dir) in disks {
+            let report = tokio::task::spawn_blocking(move || {
+                powercut::cut_power(&journal, &data_dir, CutOptions { torn })
+            })
+            .await?
+            .context("cannot cut the power")?;
+            println!("    node {id} lost power: {} unsynced bytes lost", report.lost_bytes());
+        }
         Ok(())
+    }
+
+    /// SIGKILL a node the seed chooses among the serving ones, leader or not; restart it with
+    /// [`Self::restart_downed`]. Says which, so that the run can be read and replayed.
+    pub async fn kill_random(&mut self, choice: &mut Stream) -> anyhow::Result<u64> {
+        let cluster = self.running_mut()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        let up: Vec<u64> =
+            cluster.nodes.iter().filter(|node| node.is_serving()).map(|node| node.id).collect();
+        let id = *choice.pick(&up).context("no node is up")?;
+        let role = if id == leader { "the leader" } else { "a follower" };
+        println!("    node {id} ({role}) chosen among {up:?} and killed");
+        cluster.kill(id).await?;
+        self.downed = Some(id);
+        Ok(id)
     }
 
     /// A history check failed: keep what proves it for the run report.

@@ -12,85 +12,27 @@ use cucumber::{then, when};
 use cucumber_tests::cluster::workload::{self, Kind, Plan};
 use lincheck::Op;
 
-use super::parameters::Times;
+use cucumber_tests::seed::Stream;
+
+use super::parameters::{FaultSchedule, Nemesis, Workload};
 use crate::world::LithairWorld;
 
 /// Pause between a client's operations: a few clients then leave the two cores to the nodes.
 const THINK: Duration = Duration::from_millis(5);
 
-/// What strikes while the clients run.
-#[derive(Debug, Clone, Copy)]
-enum Nemesis {
-    KillLeader,
-    CutOffLeader,
-    /// The leader loses power: what its disk had not synced is lost, a torn last page too.
-    PowerCutLeader,
-    /// The spare node joins the cluster (not a fault, but a change the clients must not see).
-    JoinSpare,
-}
-
-#[when(
-    expr = "{int} clients read and write {int} articles for {int} seconds while the leader is killed {times}"
-)]
-async fn registers_with_kills(
+/// The one race step: its workload and its fault schedule are parameters
+/// (`parameters.rs`), so "while the leader is killed twice" and "while the network is
+/// bridged" are the same step with other words.
+#[when(expr = "{int} clients {workload} {int} articles for {int} seconds while {fault}")]
+async fn clients_race(
     world: &mut LithairWorld,
     clients: u64,
+    workload: Workload,
     articles: usize,
     seconds: u64,
-    times: Times,
+    fault: FaultSchedule,
 ) -> anyhow::Result<()> {
-    race(world, Kind::Register, clients, articles, seconds, Nemesis::KillLeader, times.0).await
-}
-
-#[when(
-    expr = "{int} clients read and write {int} articles for {int} seconds while the leader is cut off {times}"
-)]
-async fn registers_with_partitions(
-    world: &mut LithairWorld,
-    clients: u64,
-    articles: usize,
-    seconds: u64,
-    times: Times,
-) -> anyhow::Result<()> {
-    race(world, Kind::Register, clients, articles, seconds, Nemesis::CutOffLeader, times.0).await
-}
-
-#[when(
-    expr = "{int} clients read and write {int} articles for {int} seconds while the leader loses power {times}"
-)]
-async fn registers_with_power_cuts(
-    world: &mut LithairWorld,
-    clients: u64,
-    articles: usize,
-    seconds: u64,
-    times: Times,
-) -> anyhow::Result<()> {
-    race(world, Kind::Register, clients, articles, seconds, Nemesis::PowerCutLeader, times.0).await
-}
-
-#[when(
-    expr = "{int} clients read and write {int} articles for {int} seconds while the spare node joins"
-)]
-async fn registers_while_joining(
-    world: &mut LithairWorld,
-    clients: u64,
-    articles: usize,
-    seconds: u64,
-) -> anyhow::Result<()> {
-    race(world, Kind::Register, clients, articles, seconds, Nemesis::JoinSpare, 1).await
-}
-
-#[when(
-    expr = "{int} clients append comments to {int} articles for {int} seconds while the leader is killed {times}"
-)]
-async fn appends_with_kills(
-    world: &mut LithairWorld,
-    clients: u64,
-    articles: usize,
-    seconds: u64,
-    times: Times,
-) -> anyhow::Result<()> {
-    race(world, Kind::ListAppend, clients, articles, seconds, Nemesis::KillLeader, times.0).await
+    race(world, workload.0, clients, articles, seconds, fault.nemesis, fault.times).await
 }
 
 /// Create the articles (and, for comments, their author), start the clients, and strike
@@ -150,18 +92,28 @@ async fn race(
         }));
     }
     let mut schedule = world.seeded("nemesis")?;
+    // Which nodes a fault hits, and how a torn page tears: streams of their own, so that the
+    // moments stay the same whatever the victims drew.
+    let mut victims = world.seeded("victims")?;
+    let mut tears = world.seeded("torn pages")?;
     let slot = duration / (faults as u32 + 1);
     // Each fault lasts 60% of its slot: long enough for the majority to elect a new leader
     // and move on while the old one is still cut off or down, which is when stale reads and
     // minority acknowledgements can happen at all.
     let hold = slot.mul_f64(0.6);
-    for _ in 0..faults {
+    for number in 1..=faults {
         // Strike somewhere in the first 30% of each slot; heal before its end.
         let wait = slot.mul_f64(schedule.below(30) as f64 / 100.0);
         tokio::time::sleep(wait).await;
-        strike(world, nemesis).await?;
+        let at = world.cluster.running()?.clock();
+        let torn = tears.below(u64::MAX);
+        let struck = strike(world, nemesis, &mut victims, torn).await?;
+        println!(
+            "    fault {number}/{faults} at {:.2} s: {nemesis:?} on {struck:?}",
+            at.as_secs_f64()
+        );
         tokio::time::sleep(hold).await;
-        heal(world, nemesis).await?;
+        heal(world, nemesis, &struck).await?;
         tokio::time::sleep(slot.saturating_sub(wait + hold)).await;
     }
     let mut performed = 0;
@@ -175,35 +127,72 @@ async fn race(
     Ok(())
 }
 
-async fn strike(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> {
-    let torn = world.seeded("torn pages")?.below(u64::MAX);
+/// Inflict one fault; returns the nodes it took down or cut off (for a bridge, the bridge),
+/// for [`heal`].
+async fn strike(
+    world: &mut LithairWorld,
+    nemesis: Nemesis,
+    victims: &mut Stream,
+    torn: u64,
+) -> anyhow::Result<Vec<u64>> {
     let cluster = world.cluster.running_mut()?;
     let leader = cluster.wait_for_leader(None).await?;
+    let mut up: Vec<u64> =
+        cluster.nodes.iter().filter(|node| node.is_serving()).map(|node| node.id).collect();
     match nemesis {
         Nemesis::KillLeader => cluster.kill(leader).await?,
-        Nemesis::CutOffLeader => cluster.split(&[leader])?,
-        Nemesis::PowerCutLeader => world.cluster.cut_power(leader, Some(torn)).await?,
-        Nemesis::JoinSpare => return world.cluster.join_spare().await,
+        Nemesis::CutOffLeader => {
+            cluster.split(&[leader])?;
+            world.cluster.cut_off = vec![leader];
+        }
+        Nemesis::PowerCutLeader => world.cluster.cut_power_of(&[leader], Some(torn)).await?,
+        Nemesis::KillRandom => return Ok(vec![world.cluster.kill_random(victims).await?]),
+        Nemesis::PowerCutMinority => {
+            let size = (up.len() - 1) / 2;
+            let minority = draw(victims, &mut up, size);
+            world.cluster.cut_power_of(&minority, Some(torn)).await?;
+            return Ok(minority);
+        }
+        Nemesis::Bridge => {
+            // In the seed's order: the bridge, then one side, then the other.
+            let size = up.len();
+            let mut order = draw(victims, &mut up, size);
+            let bridge = order.remove(0);
+            let b = order.split_off(order.len() / 2);
+            println!("    bridge: {order:?} <-> node {bridge} <-> {b:?}");
+            cluster.bridge(&order, bridge, &b)?;
+            return Ok(vec![bridge]);
+        }
+        Nemesis::JoinSpare => {
+            world.cluster.join_spare().await?;
+            return Ok(vec![]);
+        }
     }
-    world.cluster.downed = Some(leader);
-    world.cluster.cut_off = vec![leader];
-    Ok(())
+    Ok(vec![leader])
 }
 
-async fn heal(world: &mut LithairWorld, nemesis: Nemesis) -> anyhow::Result<()> {
-    if let Nemesis::JoinSpare = nemesis {
-        return Ok(()); // a join has nothing to undo
-    }
-    let id = world.cluster.downed.take().context("nothing to heal")?;
+/// `count` of `ids`, chosen one after another by the seed (taken out of `ids`).
+fn draw(stream: &mut Stream, ids: &mut Vec<u64>, count: usize) -> Vec<u64> {
+    (0..count.min(ids.len())).map(|_| ids.remove(stream.below(ids.len() as u64) as usize)).collect()
+}
+
+/// Undo what [`strike`] did to `struck`: restart the nodes it took down, or heal the network.
+async fn heal(world: &mut LithairWorld, nemesis: Nemesis, struck: &[u64]) -> anyhow::Result<()> {
     let cluster = world.cluster.running_mut()?;
     match nemesis {
-        Nemesis::KillLeader | Nemesis::PowerCutLeader => cluster.restart(id).await,
-        Nemesis::CutOffLeader => {
-            cluster.heal();
-            Ok(())
+        Nemesis::KillLeader
+        | Nemesis::PowerCutLeader
+        | Nemesis::KillRandom
+        | Nemesis::PowerCutMinority => {
+            for id in struck {
+                cluster.restart(*id).await?;
+            }
+            world.cluster.downed = None;
         }
-        Nemesis::JoinSpare => unreachable!("handled above: a join has nothing to undo"),
+        Nemesis::CutOffLeader | Nemesis::Bridge => cluster.heal(),
+        Nemesis::JoinSpare => {} // a join has nothing to undo
     }
+    Ok(())
 }
 
 #[then("the history is linearizable")]

@@ -10,6 +10,16 @@ async fn kill_leader(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.kill_leader().await
 }
 
+/// Then waits until the nodes left agree on a leader (a new one if the leader was hit), so
+/// that the next step's writes have somewhere to go: unlike "the leader is killed", no Then
+/// about the election follows, since a follower's death elects no one.
+#[when("a random node is killed")]
+async fn kill_random(world: &mut LithairWorld) -> anyhow::Result<()> {
+    let mut choice = world.seeded("random node")?;
+    world.cluster.kill_random(&mut choice).await?;
+    world.cluster.running()?.wait_for_leader(None).await.map(drop)
+}
+
 #[when("the killed node is restarted")]
 async fn restart_killed(world: &mut LithairWorld) -> anyhow::Result<()> {
     world.cluster.restart_downed().await
