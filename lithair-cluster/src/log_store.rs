@@ -333,7 +333,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     /// Kept in memory and saved with the next purge: a stale `committed` only makes a restarted
     /// node wait for its leader before it applies the rest (docs/raftlog.md). A restarted node
-    /// is never that leader itself: see [`LogStore::forget_leadership`].
+    /// is never that leader itself: see `LogStore::forget_leadership`.
     async fn save_committed(
         &mut self,
         committed: Option<LogId<NodeId>>,
