@@ -378,6 +378,16 @@ impl ClusterWorld {
         Ok(())
     }
 
+    /// After a fault took a node down: it comes back from its data directory, then every
+    /// acknowledged write is on every node, all serving ([`Self::check_all_nodes_recovered`]).
+    /// The node that was down cannot hold what was written without it until it returns.
+    pub async fn check_no_data_lost(&mut self) -> anyhow::Result<()> {
+        if self.downed.is_some() {
+            self.restart_downed().await?;
+        }
+        self.check_all_nodes_recovered().await
+    }
+
     /// A leader cut off from every follower cannot confirm a write alone: it neither
     /// acknowledges one nor answers a linearizable read ([`Self::check_cut_off_refuses`]);
     /// then the network heals.

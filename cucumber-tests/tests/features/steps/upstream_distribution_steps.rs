@@ -101,7 +101,7 @@ async fn cluster_continues(world: &mut LithairWorld) -> anyhow::Result<()> {
 
 #[then("no data must be lost")]
 async fn no_data_lost(world: &mut LithairWorld) -> anyhow::Result<()> {
-    world.cluster.check_every_write_everywhere().await
+    world.cluster.check_no_data_lost().await
 }
 
 // ---- Replication ----
