@@ -422,13 +422,26 @@ impl ClusterWorld {
         let states = self.running()?.served_states().await?;
         let (first, others) = states.split_first().context("no node serves")?;
         for state in others {
-            ensure!(
-                state.articles == first.articles && state.comments == first.comments,
-                "node {} serves {:?}, node {} serves {:?}",
+            let ids = first.articles.keys().chain(state.articles.keys());
+            let differ: std::collections::BTreeSet<_> = ids
+                .chain(first.comments.keys().chain(state.comments.keys()))
+                .filter(|id| {
+                    first.articles.get(id) != state.articles.get(id)
+                        || first.comments.get(id) != state.comments.get(id)
+                })
+                .collect();
+            let Some(id) = differ.first() else { continue };
+            bail!(
+                "nodes {} and {} serve different articles {differ:?}; article {id}: node {} \
+                 serves {:?} with comments {:?}, node {} serves {:?} with comments {:?}",
                 first.node,
-                first,
                 state.node,
-                state
+                first.node,
+                first.articles.get(id),
+                first.comments.get(id),
+                state.node,
+                state.articles.get(id),
+                state.comments.get(id)
             );
         }
         Ok(())
