@@ -45,6 +45,10 @@ pub struct ClusterWorld {
     pub downed: Option<u64>,
     /// What a rogue process without the secret sent, and what it was answered.
     pub rogue: Option<RogueAttempts>,
+    /// The node that was cut off and reconnected last, for the checks of its return.
+    pub rejoined: Option<u64>,
+    /// What each node answered the last GET sent to every node: (node, status, body).
+    pub fetched: Vec<(u64, u16, Value)>,
     /// Each node's role over the scenario, for the run report.
     roles: Option<RoleSampler>,
     /// The history checks that failed, with what proves it, for the run report.
@@ -72,6 +76,8 @@ impl ClusterWorld {
             cut_off: Vec::new(),
             downed: None,
             rogue: None,
+            rejoined: None,
+            fetched: Vec::new(),
             roles: None,
             findings: Mutex::default(),
             power: BTreeMap::new(),
@@ -357,5 +363,92 @@ fn report_fault(fault: &Fault) -> FaultWindow {
         nodes: fault.nodes.clone(),
         start_ms: fault.start.as_secs_f64() * 1000.0,
         end_ms: fault.end.map(|end| end.as_secs_f64() * 1000.0),
+    }
+}
+
+/// The actions upstream's `distribution_clustering.feature` asks for that our own phrases do
+/// not (`upstream_distribution_steps.rs`); docs/steps.md gives each one's reading.
+impl ClusterWorld {
+    /// "A 3-node cluster starts": a cluster of `size` nodes started under `dir`; when one runs
+    /// already (a Background started it), every node of it is killed and started again from
+    /// its data, so that the leader the next steps see was elected without help.
+    pub async fn start_or_restart(&mut self, dir: &Path, size: usize) -> anyhow::Result<()> {
+        if self.cluster.is_none() {
+            return self.start(dir, size).await;
+        }
+        self.ensure_size(size)?;
+        self.restart_all().await
+    }
+
+    /// "A running 3-node cluster": the scenario's cluster, which must have `size` nodes, all
+    /// serving; started under `dir` when there is none yet.
+    pub async fn ensure_running(&mut self, dir: &Path, size: usize) -> anyhow::Result<()> {
+        if self.cluster.is_none() {
+            return self.start(dir, size).await;
+        }
+        self.ensure_size(size)?;
+        let down: Vec<u64> =
+            self.running()?.nodes.iter().filter(|n| !n.is_serving()).map(|n| n.id).collect();
+        ensure!(down.is_empty(), "nodes {down:?} of the running cluster are not serving");
+        Ok(())
+    }
+
+    fn ensure_size(&self, size: usize) -> anyhow::Result<()> {
+        let nodes = self.running()?.nodes.len();
+        ensure!(nodes == size, "the scenario's cluster has {nodes} nodes, not {size}");
+        Ok(())
+    }
+
+    /// Split the network in `groups` groups: the leader alone on one side, the others on
+    /// the other, so that the side that led is the one that must stop. Only two groups are
+    /// built (a majority and a minority); a bridge is `the network is bridged`.
+    pub async fn partition_into(&mut self, groups: usize) -> anyhow::Result<()> {
+        ensure!(groups == 2, "only a partition into 2 groups is built, not {groups}");
+        self.cut_off_leader().await
+    }
+
+    /// A follower is cut off from every other node, `count` articles are acknowledged
+    /// through the leader without it, and the network heals: the follower reconnects with
+    /// state to catch up on. Which follower is [`Self::rejoined`].
+    pub async fn reconnect_follower(&mut self, count: usize) -> anyhow::Result<()> {
+        let cluster = self.running_mut()?;
+        let leader = cluster.wait_for_leader(None).await?;
+        let follower = cluster
+            .nodes
+            .iter()
+            .find(|node| node.id != leader && node.is_serving())
+            .context("no follower is up")?
+            .id;
+        cluster.split(&[follower])?;
+        self.create_through_leader(count).await?;
+        self.heal()?;
+        println!("    node {follower} was cut off during {count} writes and reconnected");
+        self.rejoined = Some(follower);
+        Ok(())
+    }
+
+    /// The spare node joins; a cluster started without one has no node to add.
+    pub async fn join_new_node(&mut self) -> anyhow::Result<()> {
+        let spare = self.running()?.nodes.last().context("no node")?;
+        ensure!(
+            !spare.spec.data_dir.exists(),
+            "this cluster has no spare node to join: start it with `a {{int}}-node Lithair \
+             cluster with a spare node, taking a snapshot every {{int}} entries`"
+        );
+        self.join_spare().await
+    }
+
+    /// GET `path` on every serving node; the answers are kept in [`Self::fetched`].
+    pub async fn get_on_every_node(&mut self, path: &str) -> anyhow::Result<()> {
+        let mut fetched = Vec::new();
+        for node in self.running()?.nodes.iter().filter(|node| node.is_serving()) {
+            let url = node.url(path);
+            let response = reqwest::get(&url).await.with_context(|| format!("GET {url}"))?;
+            let status = response.status().as_u16();
+            let body = response.json().await.with_context(|| format!("GET {url}: not JSON"))?;
+            fetched.push((node.id, status, body));
+        }
+        self.fetched = fetched;
+        Ok(())
     }
 }

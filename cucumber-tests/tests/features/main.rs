@@ -25,6 +25,7 @@ mod http;
 mod load;
 mod log_checks;
 mod preflight;
+mod race;
 mod retake;
 mod run_report;
 mod server_control;

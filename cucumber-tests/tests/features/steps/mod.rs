@@ -23,4 +23,5 @@ mod server_steps;
 mod service_level_steps;
 mod snapshot_steps;
 mod upstream_cluster_steps;
+mod upstream_distribution_steps;
 mod upstream_steps;
