@@ -37,3 +37,13 @@ Feature: Losing the leader loses no acknowledged write
     Then the history is linearizable
     And every acknowledged write is present on every node
     And the nodes' logs agree up to the commit index
+
+  Scenario: A restarted node remembers the vote it gave
+    Raft is safe only if a node votes at most once per term, crash or not: two leaders of one
+    term could each commit a different write at the same place.
+
+    Given a 3-node Lithair cluster
+    When 10 articles are created through a node that is up
+    And a follower is cut off, killed and restarted
+    Then asked for a second vote in the same term, the restarted follower refuses
+    And every acknowledged write is present on every node

@@ -141,6 +141,17 @@ impl Cluster {
         Ok(())
     }
 
+    /// A request to node `id`'s own peer listener, with the secret, as a peer would send it:
+    /// the status and the JSON answer.
+    pub async fn peer_request(&self, id: u64, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let url = format!("http://{}{path}", self.node(id)?.peer);
+        let response = self.http.post(&url).bearer_auth(&self.secret).json(body).send().await;
+        let response = response.with_context(|| format!("POST {url}"))?;
+        let status = response.status();
+        ensure!(status.is_success(), "POST {url} answered {status}: {}", response.text().await?);
+        Ok(response.json().await?)
+    }
+
     /// The harness's monotonic clock: time since the scenario's origin.
     pub fn clock(&self) -> Duration {
         self.origin.elapsed()

@@ -25,3 +25,4 @@ mod snapshot_steps;
 mod upstream_cluster_steps;
 mod upstream_distribution_steps;
 mod upstream_steps;
+mod vote_steps;
