@@ -32,6 +32,7 @@ mod server_control;
 mod service_checks;
 mod snapshots;
 mod steps;
+mod upstream_cluster_checks;
 mod world;
 
 use std::{

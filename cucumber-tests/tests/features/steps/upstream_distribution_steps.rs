@@ -2,7 +2,7 @@
 //! (never edited): each a one-line call to a check or action of `cluster_world.rs` /
 //! `cluster_checks.rs`, or to a race of `race.rs`. A promise Lithair cannot keep — the per-node
 //! hash chain and `/internal/replicate` are not built, some sentences are false for Raft —
-//! fails with why (`cluster_checks::unmet`), never passes unchecked. docs/steps.md gives each
+//! fails with why (`upstream_cluster_checks::unmet`), never passes unchecked. docs/steps.md gives each
 //! phrase's reading.
 
 use std::time::Duration;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use cucumber::{gherkin::Step, given, then, when};
 use cucumber_tests::cluster::workload::Kind;
 
-use crate::{cluster_checks::unmet, race, world::LithairWorld};
+use crate::{race, upstream_cluster_checks::unmet, world::LithairWorld};
 
 /// How long "the cluster must continue to function" waits for a write: an election or two.
 const ELECTION_PATIENCE: Duration = Duration::from_secs(10);
