@@ -37,5 +37,5 @@ pub use migrate::{MigrateError, Migrated, migrate_v1};
 pub use node::{ClusterNode, NodeConfig, StartError};
 pub use state_machine::{Precondition, StateMachine, StateReader};
 pub use storage::{OpenError, open_storage};
-pub use types::{Applied, Node, NodeId, RaftEvent, TypeConfig};
+pub use types::{Applied, Events, Node, NodeId, RaftEvent, TypeConfig};
 pub use writer::WriterStats;

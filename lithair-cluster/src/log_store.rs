@@ -389,8 +389,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 if log.records() == 0 {
                     log.first = entry.log_id.index;
                 }
-                if let EntryPayload::Normal(event) = &entry.payload {
-                    self.shared.max_ts.fetch_max(event.ts, Ordering::Relaxed);
+                if let EntryPayload::Normal(events) = &entry.payload {
+                    self.shared.max_ts.fetch_max(events.max_ts(), Ordering::Relaxed);
                 }
                 let end = log.end() + len;
                 log.offsets.push(end);

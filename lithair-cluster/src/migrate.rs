@@ -194,11 +194,9 @@ fn write_v2(v1: &Path, temp: &Path, node_id: NodeId, node: Node) -> Result<u64, 
         let data = fields.data.ok_or_else(|| bad("an event without data".into()))?;
         let entry = Entry::<TypeConfig> {
             log_id: LogId::new(leader, fields.seq),
-            payload: EntryPayload::Normal(RaftEvent {
-                ts: fields.ts,
-                event_type: fields.event_type,
-                data,
-            }),
+            payload: EntryPayload::Normal(
+                RaftEvent { ts: fields.ts, event_type: fields.event_type, data }.into(),
+            ),
         };
         bytes.clear();
         encode(&entry, &mut bytes, v1, offset)?;

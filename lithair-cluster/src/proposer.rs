@@ -11,12 +11,14 @@
 //! 2. decides each command in order against the *head*: the applied state plus the events this
 //!    leader has proposed since (a private copy, as the single server's writer keeps one);
 //! 3. stamps each event's `ts`, strictly greater than every earlier event's in the log (an
-//!    earlier leader's clock may have been ahead of this one's) and hands the events to openraft in order
-//!    (`client_write_ff`: log order is decision order);
+//!    earlier leader's clock may have been ahead of this one's) and hands the events to openraft
+//!    in order, as few entries as possible (`client_write_ff`: log order is decision order): the
+//!    leader syncs each entry apart, so the events of one entry share one `fdatasync`;
 //! 4. waits until every event of the batch is applied, or [`OUTCOME_TIMEOUT`] has passed, and
 //!    answers each caller; then takes the next batch.
 //!
-//! Many entries land in one storage flush, so group commit keeps paying.
+//! Many events land in one entry, and many entries in one storage flush on a follower, so group
+//! commit keeps paying.
 //!
 //! The answers:
 //! - applied with `changed: true`: acknowledged (committed on a majority, applied here);
@@ -32,22 +34,22 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use lithair_core::Event;
-use openraft::{Raft, ServerState};
+use openraft::{Raft, RaftTypeConfig, ServerState};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::{
-    sync::{mpsc, oneshot},
+    sync::{Semaphore, mpsc, oneshot},
     time::Instant,
 };
 
 use crate::{
-    NodeId, RaftEvent, StateReader, TypeConfig,
+    Events, NodeId, RaftEvent, StateReader, TypeConfig,
     status::{ClusterStatus, LeaderInfo},
 };
 
@@ -60,6 +62,11 @@ const LEADERSHIP_WAIT: Duration = Duration::from_secs(2);
 
 /// The most commands decided in one batch.
 const MAX_BATCH: usize = 4096;
+
+/// How many batches may be proposed and not yet answered. A batch waits a replication round
+/// trip; the requests that arrive meanwhile form the next one, which goes out at once instead
+/// of queueing behind it.
+const MAX_IN_FLIGHT: usize = 4;
 
 /// A write acknowledged: committed on a majority and applied on the leader.
 #[derive(Debug, Clone)]
@@ -93,6 +100,7 @@ pub enum WriteError<R> {
 }
 
 /// What a batch answers a job; a rejection's value travels apart, it is the caller's type.
+#[derive(Clone)]
 enum JobError {
     Rejected,
     NotLeader(Option<LeaderInfo>),
@@ -187,6 +195,11 @@ async fn run<E: Event>(
 {
     let mut head: Option<Head<E::State>> = None;
     let mut last_ts = 0u64;
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    // Set by a batch that did not end cleanly: the head may differ from what is applied.
+    let unclean = Arc::new(AtomicBool::new(false));
+    // When the batch before ends, and whether every batch so far ended cleanly.
+    let mut previous: Option<oneshot::Receiver<bool>> = None;
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -194,6 +207,10 @@ async fn run<E: Event>(
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
+        }
+        let Ok(mut permit) = Arc::clone(&in_flight).acquire_owned().await else { return };
+        if unclean.swap(false, Ordering::AcqRel) {
+            head = None;
         }
         let term = match leadership(&raft, &reader, my_id).await {
             Ok(term) => term,
@@ -206,29 +223,62 @@ async fn run<E: Event>(
             }
         };
         if head.as_ref().is_none_or(|head| head.term != term) {
+            // A head is the applied state plus what is in flight: rebuilt only once nothing is.
+            drop(permit);
+            let Ok(all) = in_flight.acquire_many(MAX_IN_FLIGHT as u32).await else { return };
+            unclean.store(false, Ordering::Release);
             head = Some(Head { state: reader.with_state(E::State::clone), term });
+            drop(all);
+            let Ok(one) = Arc::clone(&in_flight).acquire_owned().await else { return };
+            permit = one;
         }
         // Stamp after every event this node's log holds or its snapshot covers (an earlier
         // leader's clock may be ahead of this one's), applied or not, whatever this clock says.
         last_ts = last_ts.max(log_ts.load(Ordering::Relaxed)).max(reader.last_ts());
         let state = &mut head.as_mut().expect("built above").state;
-        let clean = batch(&raft, state, jobs, &mut last_ts).await;
-        if !clean {
+        let proposed = propose(&raft, state, jobs, &mut last_ts).await;
+        if !proposed.clean {
             head = None;
         }
+        let (ended, this) = oneshot::channel();
+        let before = previous.replace(this);
+        let unclean = Arc::clone(&unclean);
+        tokio::spawn(async move {
+            let clean = proposed.finish(before).await;
+            if !clean {
+                unclean.store(true, Ordering::Release);
+            }
+            drop(permit);
+            let _ = ended.send(clean);
+        });
     }
 }
 
-/// Decide, propose and wait for one batch; `false` if any outcome was not a clean apply, so the
-/// head may differ from what will be applied.
-async fn batch<E: Event>(
+/// A batch handed to openraft: who waits for which entry, and the rejections to release once
+/// everything decided before them is applied.
+struct Proposed<E> {
+    waiting: Vec<(Vec<Caller<E>>, Responder)>,
+    rejected: Vec<oneshot::Sender<Result<Written<E>, JobError>>>,
+    /// `false` if something already went wrong while proposing.
+    clean: bool,
+}
+
+/// Where openraft answers one client write.
+type Responder =
+    <<TypeConfig as RaftTypeConfig>::Responder as openraft::raft::responder::Responder<
+        TypeConfig,
+    >>::Receiver;
+
+/// Decide each job in order against `state` and hand the events to openraft, as few entries as
+/// possible, in the order they were decided.
+async fn propose<E: Event>(
     raft: &Raft<TypeConfig>,
     state: &mut E::State,
     jobs: Vec<Job<E>>,
     last_ts: &mut u64,
-) -> bool {
+) -> Proposed<E> {
     let mut rejected = Vec::new();
-    let mut waiting = Vec::with_capacity(jobs.len());
+    let mut entries = vec![Entry::default()];
     let mut clean = true;
     for job in jobs {
         let Some(event) = (job.decide)(state) else {
@@ -236,8 +286,8 @@ async fn batch<E: Event>(
             continue;
         };
         let ts = next_ts(last_ts);
-        let entry = match encode(&event, ts) {
-            Ok(entry) => entry,
+        let encoded = match encode(&event, ts) {
+            Ok(encoded) => encoded,
             Err(err) => {
                 tracing::error!(%err, "an event could not be encoded");
                 let _ = job.done.send(Err(JobError::Encode(err.to_string())));
@@ -246,52 +296,120 @@ async fn batch<E: Event>(
             }
         };
         event.apply(state);
-        // In order: the log holds the events in the order they were decided.
-        match raft.client_write_ff(entry).await {
-            Ok(receiver) => waiting.push((job.done, event, ts, receiver)),
+        let entry = entries.last_mut().expect("never empty");
+        entry.push(job.done, event, encoded);
+        if entry.is_full() {
+            entries.push(Entry::default());
+        }
+    }
+    let mut waiting = Vec::with_capacity(entries.len());
+    // In order: the log holds the events in the order they were decided.
+    for Entry { callers, events, .. } in entries.into_iter().filter(|e| !e.callers.is_empty()) {
+        match raft.client_write_ff(Events(events)).await {
+            Ok(receiver) => waiting.push((callers, receiver)),
             Err(fatal) => {
-                let _ = job.done.send(Err(JobError::OutcomeUnknown(fatal.to_string())));
+                answer_all(callers, JobError::OutcomeUnknown(fatal.to_string()));
                 clean = false;
             }
         }
     }
-    let deadline = Instant::now() + OUTCOME_TIMEOUT;
-    for (done, event, ts, receiver) in waiting {
-        let answer = match tokio::time::timeout_at(deadline, receiver).await {
-            Ok(Ok(Ok(response))) if response.data.changed => {
-                Ok(Written { event, index: response.log_id.index, ts })
-            }
-            Ok(Ok(Ok(response))) => {
-                tracing::info!(
-                    index = response.log_id.index,
-                    "a stale decision was applied as a no-op"
-                );
-                clean = false;
-                Err(JobError::Conflict)
-            }
-            Ok(Ok(Err(err))) => {
-                clean = false;
-                Err(JobError::OutcomeUnknown(err.to_string()))
-            }
-            Ok(Err(_)) => {
-                clean = false;
-                Err(JobError::OutcomeUnknown(
-                    "openraft dropped the write (shutdown or lost leadership)".into(),
-                ))
-            }
-            Err(_) => {
-                clean = false;
-                Err(JobError::OutcomeUnknown(format!("not applied within {OUTCOME_TIMEOUT:?}")))
-            }
-        };
-        let _ = done.send(answer);
+    Proposed { waiting, rejected, clean }
+}
+
+impl<E> Proposed<E> {
+    /// Answer every caller once its entry is applied (or [`OUTCOME_TIMEOUT`] has passed), then,
+    /// once the batch `before` has ended too, the rejections; `true` if this batch and every
+    /// one before ended cleanly, so that the head is still what will be applied.
+    async fn finish(self, before: Option<oneshot::Receiver<bool>>) -> bool {
+        let Proposed { waiting, rejected, mut clean } = self;
+        let deadline = Instant::now() + OUTCOME_TIMEOUT;
+        for (callers, receiver) in waiting {
+            let why = match tokio::time::timeout_at(deadline, receiver).await {
+                Ok(Ok(Ok(response))) if response.data.changed.len() == callers.len() => {
+                    let index = response.log_id.index;
+                    for ((done, event, ts), changed) in
+                        callers.into_iter().zip(response.data.changed)
+                    {
+                        let answer = if changed {
+                            Ok(Written { event, index, ts })
+                        } else {
+                            tracing::info!(index, "a stale decision was applied as a no-op");
+                            clean = false;
+                            Err(JobError::Conflict)
+                        };
+                        let _ = done.send(answer);
+                    }
+                    continue;
+                }
+                Ok(Ok(Ok(response))) => format!(
+                    "entry {} was applied with {} outcomes for {} events",
+                    response.log_id.index,
+                    response.data.changed.len(),
+                    callers.len()
+                ),
+                Ok(Ok(Err(err))) => err.to_string(),
+                Ok(Err(_)) => "openraft dropped the write (shutdown or lost leadership)".into(),
+                Err(_) => format!("not applied within {OUTCOME_TIMEOUT:?}"),
+            };
+            clean = false;
+            answer_all(callers, JobError::OutcomeUnknown(why));
+        }
+        if let Some(before) = before {
+            // A batch that ended without saying (a panic) is not known to be clean.
+            clean &= before.await.unwrap_or(false);
+        }
+        // A rejection is released only after everything decided before it is applied; when
+        // some of that did not end cleanly, the rejection may rest on a write that never
+        // happens.
+        for done in rejected {
+            let _ = done.send(Err(if clean { JobError::Rejected } else { JobError::Conflict }));
+        }
+        clean
     }
-    // A rejection is released only after everything decided before it is applied; when some
-    // of that did not end cleanly, the rejection may rest on a write that never happens.
-    for done in rejected {
-        let _ = done.send(Err(if clean { JobError::Rejected } else { JobError::Conflict }));
+}
+
+/// The most events one Raft entry carries, and the size past which it takes no more: an
+/// append RPC carries up to 256 entries (`node.rs`), which must stay well within a peer's
+/// 64 MiB body limit.
+const MAX_ENTRY_EVENTS: usize = 256;
+const MAX_ENTRY_BYTES: usize = 128 << 10;
+
+type Caller<E> = (oneshot::Sender<Result<Written<E>, JobError>>, E, u64);
+
+/// One Raft entry being filled: its events, and who waits for each.
+struct Entry<E> {
+    callers: Vec<Caller<E>>,
+    events: Vec<RaftEvent>,
+    bytes: usize,
+}
+
+impl<E> Default for Entry<E> {
+    fn default() -> Self {
+        Entry { callers: Vec::new(), events: Vec::new(), bytes: 0 }
     }
-    clean
+}
+
+impl<E> Entry<E> {
+    fn push(
+        &mut self,
+        done: oneshot::Sender<Result<Written<E>, JobError>>,
+        event: E,
+        encoded: RaftEvent,
+    ) {
+        self.bytes += encoded.data.get().len();
+        self.callers.push((done, event, encoded.ts));
+        self.events.push(encoded);
+    }
+
+    fn is_full(&self) -> bool {
+        self.events.len() >= MAX_ENTRY_EVENTS || self.bytes >= MAX_ENTRY_BYTES
+    }
+}
+
+fn answer_all<E>(callers: Vec<Caller<E>>, error: JobError) {
+    for (done, ..) in callers {
+        let _ = done.send(Err(error.clone()));
+    }
 }
 
 /// `Ok(term)` once this node leads and has applied its own first entry of the term, so that its

@@ -17,12 +17,14 @@ use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, Membership};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{Node, NodeId, RaftEvent, TypeConfig};
+use crate::{Events, Node, NodeId, RaftEvent, TypeConfig};
 
 /// The `type` of the entry a new leader appends to commit its term.
 pub const BLANK_TYPE: &str = "raft.Blank";
 /// The `type` of a membership entry; its `data` is openraft's `Membership`.
 pub const MEMBERSHIP_TYPE: &str = "raft.Membership";
+/// The `type` of an entry carrying several events; its `data` is their list (docs/raftlog.md).
+pub const BATCH_TYPE: &str = "raft.Batch";
 /// Every reserved type starts with this; no application event may.
 pub const RESERVED_PREFIX: &str = "raft.";
 
@@ -57,6 +59,8 @@ pub fn version_of(line: &[u8]) -> Option<Version> {
 pub enum EncodeError {
     #[error("event type {0:?} is reserved for Raft's own entries (it starts with \"raft.\")")]
     ReservedType(String),
+    #[error("an application entry without any event")]
+    NoEvent,
     #[error("entry could not be serialised: {0}")]
     Serde(#[from] serde_json::Error),
 }
@@ -78,7 +82,7 @@ fn encode_at(
 ) -> Result<(), EncodeError> {
     let LogId { leader_id, index } = entry.log_id;
     let ts = match &entry.payload {
-        EntryPayload::Normal(event) => event.ts,
+        EntryPayload::Normal(events) => events.max_ts(),
         EntryPayload::Blank | EntryPayload::Membership(_) => 0,
     };
     let mut digits = itoa::Buffer::new();
@@ -99,13 +103,33 @@ fn encode_at(
             out.extend_from_slice(b",\"data\":");
             serde_json::to_writer(&mut *out, membership)?;
         }
-        EntryPayload::Normal(event) => {
-            if event.event_type.starts_with(RESERVED_PREFIX) {
+        EntryPayload::Normal(Events(events)) => {
+            if let Some(event) = events.iter().find(|e| e.event_type.starts_with(RESERVED_PREFIX)) {
                 return Err(EncodeError::ReservedType(event.event_type.clone()));
             }
-            serde_json::to_writer(&mut *out, &event.event_type)?;
-            out.extend_from_slice(b",\"data\":");
-            push_one_line(out, event.data.get());
+            match events.as_slice() {
+                [] => return Err(EncodeError::NoEvent),
+                // One event: the record is that event's, as version 1 writes it.
+                [event] => {
+                    serde_json::to_writer(&mut *out, &event.event_type)?;
+                    out.extend_from_slice(b",\"data\":");
+                    push_one_line(out, event.data.get());
+                }
+                events => {
+                    serde_json::to_writer(&mut *out, BATCH_TYPE)?;
+                    out.extend_from_slice(b",\"data\":[");
+                    for (i, event) in events.iter().enumerate() {
+                        out.extend_from_slice(if i == 0 { b"{\"ts\":" } else { b",{\"ts\":" });
+                        out.extend_from_slice(digits.format(event.ts).as_bytes());
+                        out.extend_from_slice(b",\"type\":");
+                        serde_json::to_writer(&mut *out, &event.event_type)?;
+                        out.extend_from_slice(b",\"data\":");
+                        push_one_line(out, event.data.get());
+                        out.push(b'}');
+                    }
+                    out.push(b']');
+                }
+            }
         }
     }
     let crc = crc32fast::hash(&out[start..]);
@@ -167,17 +191,43 @@ pub fn decode(line: &[u8]) -> Result<Entry<TypeConfig>, Damage> {
         (MEMBERSHIP_TYPE, None) => {
             return Err(Damage::Malformed("a raft.Membership record has no data".into()));
         }
+        (BATCH_TYPE, Some(data)) => EntryPayload::Normal(decode_batch(fields.ts, &data)?),
         (other, _) if other.starts_with(RESERVED_PREFIX) => {
             return Err(Damage::Malformed(format!("unknown reserved type {other:?}")));
         }
-        (other, Some(data)) => {
-            EntryPayload::Normal(RaftEvent { ts: fields.ts, event_type: other.to_owned(), data })
-        }
+        (other, Some(data)) => EntryPayload::Normal(Events::from(RaftEvent {
+            ts: fields.ts,
+            event_type: other.to_owned(),
+            data,
+        })),
         (other, None) => {
             return Err(Damage::Malformed(format!("event {other:?} has no data")));
         }
     };
     Ok(Entry { log_id, payload })
+}
+
+/// The events of a `raft.Batch` record: two or more, none of a reserved type, their `ts`
+/// strictly increasing and the record's `ts` the last of them.
+fn decode_batch(ts: u64, data: &RawValue) -> Result<Events, Damage> {
+    let events: Vec<RaftEvent> = serde_json::from_str(data.get())
+        .map_err(|err| Damage::Malformed(format!("raft.Batch data: {err}")))?;
+    if events.len() < 2 {
+        return Err(Damage::Malformed("a raft.Batch of fewer than two events".into()));
+    }
+    if let Some(event) = events.iter().find(|e| e.event_type.starts_with(RESERVED_PREFIX)) {
+        return Err(Damage::Malformed(format!(
+            "a raft.Batch holds an event of reserved type {:?}",
+            event.event_type
+        )));
+    }
+    if events.windows(2).any(|pair| pair[0].ts >= pair[1].ts) {
+        return Err(Damage::Malformed("the ts of a raft.Batch's events do not increase".into()));
+    }
+    if events.last().map(|event| event.ts) != Some(ts) {
+        return Err(Damage::Malformed("a raft.Batch's ts is not its last event's".into()));
+    }
+    Ok(Events(events))
 }
 
 #[cfg(test)]
@@ -196,12 +246,16 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    fn event(ts: u64, event_type: &str, data: &str) -> EntryPayload<TypeConfig> {
-        EntryPayload::Normal(RaftEvent {
+    fn raft_event(ts: u64, event_type: &str, data: &str) -> RaftEvent {
+        RaftEvent {
             ts,
             event_type: event_type.into(),
             data: RawValue::from_string(data.into()).unwrap(),
-        })
+        }
+    }
+
+    fn event(ts: u64, event_type: &str, data: &str) -> EntryPayload<TypeConfig> {
+        EntryPayload::Normal(raft_event(ts, event_type, data).into())
     }
 
     fn membership() -> EntryPayload<TypeConfig> {
@@ -236,6 +290,20 @@ mod tests {
                 },
                 r#"{"seq":2,"term":1,"node":2,"ts":1795780800000000,"type":"ArticleCreated","data":{"id":0,"title":"Hello \"you\"","content":"é\n✓","author_id":null,"checksum":"304ac0d5"},"crc":"5160cbd0"}"#,
             ),
+            (
+                Entry {
+                    log_id: log_id(1, 2, 3),
+                    payload: EntryPayload::Normal(Events(vec![
+                        raft_event(1_795_780_800_000_001, "ArticleDeleted", r#"{"id":0}"#),
+                        raft_event(
+                            1_795_780_800_000_002,
+                            "UserCreated",
+                            r#"{"id":0,"name":"Ada"}"#,
+                        ),
+                    ])),
+                },
+                r#"{"seq":3,"term":1,"node":2,"ts":1795780800000002,"type":"raft.Batch","data":[{"ts":1795780800000001,"type":"ArticleDeleted","data":{"id":0}},{"ts":1795780800000002,"type":"UserCreated","data":{"id":0,"name":"Ada"}}],"crc":"14bbab16"}"#,
+            ),
         ];
         for (entry, line) in golden {
             assert_eq!(encoded(&entry), format!("{line}\n"));
@@ -252,8 +320,8 @@ mod tests {
         let line = encoded(&entry);
         assert_eq!(line.matches('\n').count(), 1, "{line}");
         let decoded = decode(line.trim_end().as_bytes()).unwrap();
-        let EntryPayload::Normal(event) = decoded.payload else { panic!("not an event") };
-        assert_eq!(event.data.get(), "{  \"text\": \"a\\nb\"}");
+        let EntryPayload::Normal(events) = decoded.payload else { panic!("not an event") };
+        assert_eq!(events.0[0].data.get(), "{  \"text\": \"a\\nb\"}");
     }
 
     #[test]
@@ -303,6 +371,14 @@ mod tests {
             r#"{"seq":1,"term":1,"node":1,"ts":0,"type":"raft.Other""#,
             r#"{"seq":1,"term":1,"node":1,"ts":0,"type":"Written""#,
             r#"{"seq":1,"term":-1,"node":1,"ts":0,"type":"raft.Blank""#,
+            // raft.Batch: fewer than two events, a reserved type inside, ts not increasing,
+            // the record's ts not the last event's, an event without data.
+            r#"{"seq":1,"term":1,"node":1,"ts":5,"type":"raft.Batch","data":[{"ts":5,"type":"X","data":{}}]"#,
+            r#"{"seq":1,"term":1,"node":1,"ts":6,"type":"raft.Batch","data":[{"ts":5,"type":"raft.Blank","data":{}},{"ts":6,"type":"X","data":{}}]"#,
+            r#"{"seq":1,"term":1,"node":1,"ts":6,"type":"raft.Batch","data":[{"ts":6,"type":"X","data":{}},{"ts":6,"type":"X","data":{}}]"#,
+            r#"{"seq":1,"term":1,"node":1,"ts":7,"type":"raft.Batch","data":[{"ts":5,"type":"X","data":{}},{"ts":6,"type":"X","data":{}}]"#,
+            r#"{"seq":1,"term":1,"node":1,"ts":6,"type":"raft.Batch","data":[{"ts":5,"type":"X"},{"ts":6,"type":"X","data":{}}]"#,
+            r#"{"seq":1,"term":1,"node":1,"ts":6,"type":"raft.Batch","data":{}"#,
         ] {
             let line = format!("{body},\"crc\":\"{:08x}\"}}", crc32fast::hash(body.as_bytes()));
             assert!(matches!(decode(line.as_bytes()), Err(Damage::Malformed(_))), "{body}");

@@ -74,8 +74,8 @@ pub(crate) fn scan(path: &Path, cache: usize) -> Result<Scan, OpenError> {
             scan.first = entry.log_id.index;
         }
         scan.last_log_id = Some(entry.log_id);
-        if let EntryPayload::Normal(event) = &entry.payload {
-            scan.max_ts = scan.max_ts.max(event.ts);
+        if let EntryPayload::Normal(events) = &entry.payload {
+            scan.max_ts = scan.max_ts.max(events.max_ts());
         }
         offset += read as u64;
         scan.offsets.push(offset);

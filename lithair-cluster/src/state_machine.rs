@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::{
-    Applied, Node, NodeId, RaftEvent, TypeConfig,
+    Applied, Events, Node, NodeId, RaftEvent, TypeConfig,
     snapshot::{self, StoredSnapshot},
 };
 
@@ -197,31 +197,33 @@ impl<E: Event> RaftStateMachine<TypeConfig> for StateMachine<E> {
         let mut applied = self.shared.applied.write().unwrap_or_else(|poison| poison.into_inner());
         let mut replies = Vec::new();
         for entry in entries {
-            let changed = match &entry.payload {
-                EntryPayload::Blank => false,
+            let mut changed = Vec::new();
+            match &entry.payload {
+                EntryPayload::Blank => {}
                 EntryPayload::Membership(membership) => {
                     applied.membership =
                         StoredMembership::new(Some(entry.log_id), membership.clone());
-                    false
                 }
-                EntryPayload::Normal(event) => {
-                    // Even a no-op (below) holds its ts in the log.
-                    applied.last_ts = applied.last_ts.max(event.ts);
-                    let decoded = decode_event::<E>(event).map_err(|err| {
-                        let err = std::io::Error::other(format!(
-                            "entry {} holds an event of type {:?} this version cannot read: {err}",
-                            entry.log_id.index, event.event_type
-                        ));
-                        StorageIOError::read_log_at_index(entry.log_id.index, sm_error(err))
-                    })?;
-                    let holds =
-                        self.precondition.is_none_or(|check| check(&decoded, &applied.state));
-                    if holds {
-                        decoded.apply(&mut applied.state);
+                EntryPayload::Normal(Events(events)) => {
+                    for event in events {
+                        // Even a no-op (below) holds its ts in the log.
+                        applied.last_ts = applied.last_ts.max(event.ts);
+                        let decoded = decode_event::<E>(event).map_err(|err| {
+                            let err = std::io::Error::other(format!(
+                                "entry {} holds an event of type {:?} this version cannot read: {err}",
+                                entry.log_id.index, event.event_type
+                            ));
+                            StorageIOError::read_log_at_index(entry.log_id.index, sm_error(err))
+                        })?;
+                        let holds =
+                            self.precondition.is_none_or(|check| check(&decoded, &applied.state));
+                        if holds {
+                            decoded.apply(&mut applied.state);
+                        }
+                        changed.push(holds);
                     }
-                    holds
                 }
-            };
+            }
             applied.last_applied = Some(entry.log_id);
             replies.push(Applied { changed });
         }

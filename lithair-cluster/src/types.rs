@@ -1,8 +1,8 @@
 //! The types openraft is configured with.
 //!
-//! The log store never needs to know the application's event type: an entry's payload is a
-//! [`RaftEvent`], the event already encoded as Lithair's log writes it (`"type"` and `"data"`),
-//! plus the timestamp its leader gave it. Only the state machine decodes it into the
+//! The log store never needs to know the application's event type: an entry's payload is
+//! [`Events`], each a [`RaftEvent`]: the event already encoded as Lithair's log writes it
+//! (`"type"` and `"data"`), plus the timestamp its leader gave it. Only the state machine decodes it into the
 //! application's `E: Event`. So storage, network and snapshots are written once, and their tests
 //! need no application.
 
@@ -54,19 +54,44 @@ impl PartialEq for RaftEvent {
 
 impl Eq for RaftEvent {}
 
+/// What an application entry carries: the events its leader decided together, in their order;
+/// never none.
+///
+/// Several events share one Raft entry because openraft 0.9's leader syncs its log once per
+/// entry, one entry after the other (docs/cluster.md, "Write throughput"): the events of one
+/// entry share that `fdatasync`. As one record (docs/raftlog.md, `raft.Batch`) they are also
+/// one unit on disk: committed, cut off or torn together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Events(pub Vec<RaftEvent>);
+
+impl Events {
+    /// The greatest `ts` of the events (0 for none).
+    pub fn max_ts(&self) -> u64 {
+        self.0.iter().map(|event| event.ts).max().unwrap_or(0)
+    }
+}
+
+impl From<RaftEvent> for Events {
+    fn from(event: RaftEvent) -> Self {
+        Events(vec![event])
+    }
+}
+
 /// What applying an entry answers the proposer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
-    /// `false` when the event's precondition no longer held at apply time (a decision made on a
-    /// state that a leader change made stale): the entry is committed but changed nothing.
-    pub changed: bool,
+    /// One per event of the entry, in order (none for Raft's own entries): `false` when the
+    /// event's precondition no longer held at apply time (a decision made on a state that a
+    /// leader change made stale), so that the event is committed but changed nothing.
+    pub changed: Vec<bool>,
 }
 
 openraft::declare_raft_types!(
-    /// Lithair's openraft configuration: u64 node ids, [`Node`] addresses, [`RaftEvent`]
+    /// Lithair's openraft configuration: u64 node ids, [`Node`] addresses, [`Events`]
     /// payloads, snapshots as bytes in memory, tokio.
     pub TypeConfig:
-        D = RaftEvent,
+        D = Events,
         R = Applied,
         NodeId = NodeId,
         Node = Node,

@@ -292,8 +292,8 @@ async fn a_refused_append_changes_nothing() {
     let (mut store, _sm) = open(dir.path()).await;
     store.blocking_append([note(1, 1, 0, "a")]).await.unwrap();
     let mut reserved = note(1, 1, 2, "b");
-    if let openraft::EntryPayload::Normal(event) = &mut reserved.payload {
-        event.event_type = "raft.Sneaky".into();
+    if let openraft::EntryPayload::Normal(events) = &mut reserved.payload {
+        events.0[0].event_type = "raft.Sneaky".into();
     }
     let err = store.blocking_append([note(1, 1, 1, "fine"), reserved]).await.unwrap_err();
     assert!(err.to_string().contains("reserved"), "{err}");

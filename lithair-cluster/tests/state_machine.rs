@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{Note, initial_membership, log_id, note, open};
+use common::{Note, initial_membership, log_id, note, notes, open};
 use lithair_cluster::{Applied, OpenError, open_storage};
 use lithair_core::Durability;
 use openraft::{
@@ -22,8 +22,8 @@ async fn applies_events_to_the_state_readers_see() {
         .apply([initial_membership(), blank, note(1, 1, 2, "a"), note(1, 1, 3, "b")])
         .await
         .unwrap();
-    let changed: Vec<bool> = replies.iter().map(|Applied { changed }| *changed).collect();
-    assert_eq!(changed, [false, false, true, true]);
+    let changed: Vec<&[bool]> = replies.iter().map(|applied| &applied.changed[..]).collect();
+    assert_eq!(changed, [&[][..], &[], &[true], &[true]]);
     assert_eq!(reader.with_state(Clone::clone), ["a", "b"]);
     assert_eq!(reader.last_applied(), Some(log_id(1, 1, 3)));
     let EntryPayload::Membership(membership) = initial_membership().payload else { unreachable!() };
@@ -38,9 +38,21 @@ async fn a_failed_precondition_turns_the_event_into_a_no_op() {
     // At most two notes: a third one was decided on a stale state.
     let mut sm = sm.with_precondition(|_, notes| notes.len() < 2);
     let replies = sm.apply((1..=3).map(|i| note(1, 1, i, &format!("n{i}")))).await.unwrap();
-    assert_eq!(replies, [true, true, false].map(|changed| Applied { changed }));
+    assert_eq!(replies, [true, true, false].map(|changed| Applied { changed: vec![changed] }));
     assert_eq!(sm.reader().with_state(Vec::len), 2);
     assert_eq!(sm.reader().last_applied(), Some(log_id(1, 1, 3)), "it is applied, as a no-op");
+}
+
+#[tokio::test]
+async fn the_events_of_one_entry_are_applied_in_order_each_with_its_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, sm) = open(dir.path()).await;
+    let mut sm = sm.with_precondition(|_, notes| notes.len() < 2);
+    let batch = notes(1, 1, 1, &["first", "second", "third"]);
+    let replies = sm.apply([batch]).await.unwrap();
+    assert_eq!(replies, [Applied { changed: vec![true, true, false] }]);
+    assert_eq!(sm.reader().with_state(Clone::clone), ["first", "second"]);
+    assert_eq!(sm.reader().last_ts(), 1_000 + 1 + 2, "the last event's ts, even a no-op's");
 }
 
 #[tokio::test]
@@ -48,8 +60,8 @@ async fn an_event_this_version_cannot_read_stops_the_state_machine() {
     let dir = tempfile::tempdir().unwrap();
     let (_store, mut sm) = open(dir.path()).await;
     let mut entry = note(1, 1, 1, "x");
-    if let EntryPayload::Normal(event) = &mut entry.payload {
-        event.event_type = "Unknown".into();
+    if let EntryPayload::Normal(events) = &mut entry.payload {
+        events.0[0].event_type = "Unknown".into();
     }
     let err = sm.apply([entry]).await.unwrap_err();
     assert!(err.to_string().contains("Unknown"), "{err}");

@@ -46,8 +46,8 @@ async fn a_new_leader_stamps_after_the_last_event_of_its_log() {
         // stored but not known to be committed (so not applied at start-up).
         let (mut store, _sm) = open(dir.path()).await;
         let mut event = note(1, 1, 1, "stamped ahead");
-        if let EntryPayload::Normal(raft_event) = &mut event.payload {
-            raft_event.ts = ahead;
+        if let EntryPayload::Normal(events) = &mut event.payload {
+            events.0[0].ts = ahead;
         }
         store.save_vote(&Vote::new_committed(1, 1)).await.unwrap();
         store.blocking_append([initial_membership(), event]).await.unwrap();
@@ -107,8 +107,8 @@ async fn a_new_leader_stamps_after_the_events_its_snapshot_covers() {
         // follower's is when it installs its leader's snapshot).
         let (mut store, mut sm) = open(dir.path()).await;
         let mut event = note(1, 1, 1, "stamped ahead");
-        if let EntryPayload::Normal(raft_event) = &mut event.payload {
-            raft_event.ts = ahead;
+        if let EntryPayload::Normal(events) = &mut event.payload {
+            events.0[0].ts = ahead;
         }
         let entries = [initial_membership(), event];
         store.save_vote(&Vote::new_committed(1, 1)).await.unwrap();

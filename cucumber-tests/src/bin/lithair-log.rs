@@ -112,7 +112,8 @@ fn stats(log: &RaftLog) {
         println!("seq      {} ..= {}", first.seq, last.seq);
     }
     // In version 2 `ts` is each leader's clock and may go back: show the range, not the ends.
-    let times = records.iter().filter(|r| !r.is_raft()).map(|r| r.ts);
+    let events = log.events();
+    let times = events.iter().filter(|r| !r.is_raft()).map(|r| r.ts);
     if let (Some(min), Some(max)) = (times.clone().min(), times.max()) {
         println!("time     {} ..= {}", time(min), time(max));
     }
@@ -120,7 +121,7 @@ fn stats(log: &RaftLog) {
         println!(
             "raft     {} entries, {} events",
             log.raft_entries(),
-            records.len() - log.raft_entries()
+            events.len() - log.raft_entries()
         );
         let mut leaders =
             records.iter().filter_map(|r| Some((r.leader?, r.seq))).collect::<Vec<_>>();

@@ -8,7 +8,7 @@
 //!
 //! - `read`: splitting the file into records and validating them (line feed, checksum, JSON
 //!   fields, gapless `seq`, strictly increasing `ts` in version 1, leaders that never go back
-//!   and well-formed `raft.*` entries in version 2), keeping the valid prefix, and classifying
+//!   and well-formed `raft.*` entries in version 2, `raft.Batch` in `batch`), keeping the valid prefix, and classifying
 //!   the first invalid record as a torn tail or as corruption, exactly as the document does;
 //! - `replay`: replaying Lithair's events into articles, users and comments (the types of
 //!   [`crate::model`]), reporting anything a correct server could never have written;
@@ -17,6 +17,7 @@
 //! - [`encode`]: the one way the harness writes records, for damage steps, tests and the
 //!   benchmark's log writer.
 
+mod batch;
 pub mod encode;
 mod growing;
 mod read;
@@ -26,6 +27,6 @@ mod sample;
 
 pub use growing::GrowingLog;
 pub use read::{
-    Health, Leader, RAFT_BLANK, RAFT_MEMBERSHIP, RAFT_PREFIX, RaftLog, Record, Version,
+    Health, Leader, RAFT_BATCH, RAFT_BLANK, RAFT_MEMBERSHIP, RAFT_PREFIX, RaftLog, Record, Version,
 };
 pub use replay::Replay;

@@ -58,6 +58,8 @@ impl fmt::Display for Leader {
 pub const RAFT_BLANK: &str = "raft.Blank";
 /// The reserved type of a version-2 entry holding a cluster membership.
 pub const RAFT_MEMBERSHIP: &str = "raft.Membership";
+/// The reserved type of a version-2 entry carrying several events (see `batch.rs`).
+pub const RAFT_BATCH: &str = "raft.Batch";
 /// The prefix every reserved type starts with; no application event may use it.
 pub const RAFT_PREFIX: &str = "raft.";
 
@@ -84,9 +86,11 @@ pub struct Record {
 
 impl Record {
     /// Whether this is one of Raft's own entries (`raft.Blank`, `raft.Membership`) rather than
-    /// an application event. Only version 2 reserves the names.
+    /// application events (one, or a `raft.Batch` of them). Only version 2 reserves the names.
     pub fn is_raft(&self) -> bool {
-        self.leader.is_some() && self.event_type.starts_with(RAFT_PREFIX)
+        self.leader.is_some()
+            && self.event_type.starts_with(RAFT_PREFIX)
+            && self.event_type != RAFT_BATCH
     }
 }
 
@@ -215,8 +219,9 @@ impl RaftLog {
         ))
     }
 
+    /// How many events of `event_type` the valid prefix holds (those of a `raft.Batch` too).
     pub fn count(&self, event_type: &str) -> usize {
-        self.records.iter().filter(|record| record.event_type == event_type).count()
+        self.events().iter().filter(|record| record.event_type == event_type).count()
     }
 
     /// How many of the valid records are Raft's own entries (version 2's `raft.*`).
@@ -224,9 +229,10 @@ impl RaftLog {
         self.records.iter().filter(|record| record.is_raft()).count()
     }
 
+    /// Events per type, those of a `raft.Batch` too; Raft's own entries under their types.
     pub fn counts_by_type(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
-        for record in &self.records {
+        for record in &self.events() {
             *counts.entry(record.event_type.clone()).or_insert(0) += 1;
         }
         counts
@@ -352,6 +358,9 @@ fn parse_fields(line: &[u8], version: &mut Option<Version>) -> Result<Fields, St
     let data = object.remove("data");
     if this == Version::V2 {
         check_reserved(&event_type, data.as_ref())?;
+        if event_type == RAFT_BATCH {
+            super::batch::check(ts, data.as_ref())?;
+        }
     }
     Ok(Fields { seq, leader, ts, event_type, data: data.unwrap_or(Value::Null) })
 }

@@ -46,6 +46,13 @@ fn documented() -> Vec<Vec<u8>> {
     ]
 }
 
+/// A `raft.Batch` record of the v2 form at `seq`, its events' text given, its ts `ts`.
+fn batch(seq: u64, ts: u64, events: &str) -> Vec<u8> {
+    line(&format!(
+        r#"{{"seq":{seq},"term":1,"node":2,"ts":{ts},"type":"raft.Batch","data":[{events}]"#
+    ))
+}
+
 fn flipped(mut line: Vec<u8>, at: usize) -> Vec<u8> {
     line[at] ^= 0x01;
     line
@@ -150,6 +157,60 @@ fn cases() -> Vec<(String, Vec<Vec<u8>>, Expect)> {
             "a membership node without an api address",
             vec![membership(0, 0, 0, r#"{"configs":[[1]],"nodes":{"1":{"peer":"x"}}}"#)],
             Corrupt { line: 0, last_good_seq: 0, reason: "\"peer\" and \"api\"" },
+        ),
+        (
+            "a raft.Batch of two events",
+            then(
+                doc.clone(),
+                batch(3, 8, r#"{"ts":7,"type":"A","data":1},{"ts":8,"type":"B","data":{}}"#),
+            ),
+            Clean,
+        ),
+        (
+            "a raft.Batch of one event",
+            then(doc.clone(), batch(3, 7, r#"{"ts":7,"type":"A","data":1}"#)),
+            Corrupt { line: 3, last_good_seq: 2, reason: "a raft.Batch of 1 event" },
+        ),
+        (
+            "a raft.Batch whose data is an object",
+            then(
+                doc.clone(),
+                line(r#"{"seq":3,"term":1,"node":2,"ts":7,"type":"raft.Batch","data":{}"#),
+            ),
+            Corrupt { line: 3, last_good_seq: 2, reason: "not a list" },
+        ),
+        (
+            "a raft.Batch holding a Raft entry",
+            then(
+                doc.clone(),
+                batch(
+                    3,
+                    8,
+                    r#"{"ts":7,"type":"raft.Blank","data":1},{"ts":8,"type":"B","data":{}}"#,
+                ),
+            ),
+            Corrupt { line: 3, last_good_seq: 2, reason: "reserved type" },
+        ),
+        (
+            "a raft.Batch event without data",
+            then(doc.clone(), batch(3, 8, r#"{"ts":7,"type":"A"},{"ts":8,"type":"B","data":{}}"#)),
+            Corrupt { line: 3, last_good_seq: 2, reason: "event 0 has no \"data\"" },
+        ),
+        (
+            "a raft.Batch whose ts go back",
+            then(
+                doc.clone(),
+                batch(3, 8, r#"{"ts":8,"type":"A","data":1},{"ts":8,"type":"B","data":{}}"#),
+            ),
+            Corrupt { line: 3, last_good_seq: 2, reason: "does not increase" },
+        ),
+        (
+            "a raft.Batch whose ts is not its last event's",
+            then(
+                doc.clone(),
+                batch(3, 9, r#"{"ts":7,"type":"A","data":1},{"ts":8,"type":"B","data":{}}"#),
+            ),
+            Corrupt { line: 3, last_good_seq: 2, reason: "not its last event's" },
         ),
         (
             "a term that is a string",
@@ -282,12 +343,26 @@ fn the_cluster_writers_golden_lines_read_clean() {
         r#"{"seq":0,"term":0,"node":0,"ts":0,"type":"raft.Membership","data":{"configs":[[1,2]],"nodes":{"1":{"peer":"127.0.1.1:7001","api":"127.0.1.1:8001"},"2":{"peer":"127.0.1.2:7001","api":"127.0.1.2:8001"}}},"crc":"5eeddf0d"}"#,
         r#"{"seq":1,"term":1,"node":2,"ts":0,"type":"raft.Blank","crc":"c47734fd"}"#,
         r#"{"seq":2,"term":1,"node":2,"ts":1795780800000000,"type":"ArticleCreated","data":{"id":0,"title":"Hello \"you\"","content":"é\n✓","author_id":null,"checksum":"304ac0d5"},"crc":"5160cbd0"}"#,
+        r#"{"seq":3,"term":1,"node":2,"ts":1795780800000002,"type":"raft.Batch","data":[{"ts":1795780800000001,"type":"ArticleDeleted","data":{"id":0}},{"ts":1795780800000002,"type":"UserCreated","data":{"id":0,"name":"Ada"}}],"crc":"14bbab16"}"#,
     ];
     let bytes: String = lines.iter().map(|line| format!("{line}\n")).collect();
     let log = RaftLog::parse(bytes.as_bytes());
     assert_eq!(log.health(), Health::Clean);
     let ids: Vec<_> =
         log.records().iter().map(|r| (r.seq, r.leader.map(|l| (l.term, l.node)))).collect();
-    assert_eq!(ids, [(0, Some((0, 0))), (1, Some((1, 2))), (2, Some((1, 2)))]);
+    assert_eq!(ids, [(0, Some((0, 0))), (1, Some((1, 2))), (2, Some((1, 2))), (3, Some((1, 2)))]);
     assert_eq!(log.records()[2].data["content"], "é\n✓");
+    let events: Vec<_> = log.events()[2..]
+        .iter()
+        .map(|r| (r.seq, r.ts, r.event_type.clone(), r.data.clone()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (2, 1_795_780_800_000_000, "ArticleCreated".into(), log.records()[2].data.clone()),
+            (3, 1_795_780_800_000_001, "ArticleDeleted".into(), json!({"id": 0})),
+            (3, 1_795_780_800_000_002, "UserCreated".into(), json!({"id": 0, "name": "Ada"})),
+        ]
+    );
+    assert_eq!(log.count("ArticleDeleted"), 1, "a batch's events are counted");
 }

@@ -2,7 +2,8 @@
 //! events") applied in log order to articles, users and comments, reporting anything a correct
 //! server could never have written (a reused id, an update of a deleted article, a comment by
 //! nobody, a wrong article checksum, …). In a version-2 log, Raft's own entries (`raft.Blank`,
-//! `raft.Membership`) are passed over: they carry no data of Lithair's.
+//! `raft.Membership`) are passed over: they carry no data of Lithair's; a `raft.Batch` is
+//! replayed event by event.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +17,8 @@ impl RaftLog {
     /// Rebuilds Lithair's live data from the valid prefix.
     pub fn replay(&self) -> Replay {
         let mut replayer = Replayer::default();
-        for record in self.records() {
-            replayer.apply(record);
+        for record in self.events() {
+            replayer.apply(&record);
         }
         replayer.replay
     }

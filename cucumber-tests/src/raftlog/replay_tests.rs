@@ -168,12 +168,25 @@ fn a_v2_log_replays_its_events_and_passes_over_raft_entries() {
         // The leader's clock went back at the change of term: a label, not an order.
         record_v2(4, 2, 1, T0 - 5, "ArticleCreated", Some(&article_created(0, "Hi", "x", Some(0)))),
         record_v2(5, 2, 1, 0, "raft.Unheard", Some(&json!({}))),
+        // Two events in one entry, applied in their order: the second relies on the first.
+        record_v2(
+            6,
+            2,
+            1,
+            T0 + 2,
+            "raft.Batch",
+            Some(&json!([
+                {"ts": T0 + 1, "type": "UserCreated", "data": user_created(1, "bob")},
+                {"ts": T0 + 2, "type": "ArticleCreated", "data": article_created(1, "Yo", "y", Some(1))},
+            ])),
+        ),
     ]
     .concat();
     let log = RaftLog::parse(&bytes);
     assert_eq!(log.verify(), Ok(()));
     let replay = log.replay();
     assert_eq!((replay.users[&0].name.as_str(), replay.articles[&0].title.as_str()), ("ada", "Hi"));
+    assert_eq!((replay.users[&1].name.as_str(), replay.articles[&1].title.as_str()), ("bob", "Yo"));
     // Only the reserved type nobody defined is a problem.
     assert_eq!(replay.problems.len(), 1, "{:?}", replay.problems);
     assert!(replay.problems[0].contains("unknown event type \"raft.Unheard\""));

@@ -35,7 +35,9 @@ use std::{
     path::Path,
 };
 
-use lithair_cluster::{LogStore, NodeId, RaftEvent, StateMachine, TypeConfig, open_storage};
+use lithair_cluster::{
+    Events, LogStore, NodeId, RaftEvent, StateMachine, TypeConfig, open_storage,
+};
 use lithair_core::Durability;
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, Membership};
 use serde_json::value::RawValue;
@@ -46,14 +48,22 @@ pub fn log_id(term: u64, node: u64, index: u64) -> LogId<NodeId> {
 
 /// An application entry: a note written by the leader `node` of `term`.
 pub fn note(term: u64, node: u64, index: u64, text: &str) -> Entry<TypeConfig> {
-    let data = serde_json::to_string(&serde_json::json!({ "text": text })).unwrap();
-    Entry {
-        log_id: log_id(term, node, index),
-        payload: EntryPayload::Normal(RaftEvent {
-            ts: 1_000 + index,
+    notes(term, node, index, &[text])
+}
+
+/// An application entry holding several notes, stamped `1000 + index`, `+ 1`, ….
+pub fn notes(term: u64, node: u64, index: u64, texts: &[&str]) -> Entry<TypeConfig> {
+    let events = texts.iter().zip(0..).map(|(text, i)| {
+        let data = serde_json::to_string(&serde_json::json!({ "text": text })).unwrap();
+        RaftEvent {
+            ts: 1_000 + index + i,
             event_type: "Written".into(),
             data: RawValue::from_string(data).unwrap(),
-        }),
+        }
+    });
+    Entry {
+        log_id: log_id(term, node, index),
+        payload: EntryPayload::Normal(Events(events.collect())),
     }
 }
 
