@@ -12,8 +12,9 @@
 //!    leader has proposed since (a private copy, as the single server's writer keeps one);
 //! 3. stamps each event's `ts`, strictly greater than every earlier event's in the log (an
 //!    earlier leader's clock may have been ahead of this one's) and hands the events to openraft
-//!    in order, as few entries as possible (`client_write_ff`: log order is decision order): the
-//!    leader syncs each entry apart, so the events of one entry share one `fdatasync`;
+//!    in order as one entry, or a few when the batch is large (`client_write_ff`: log order is
+//!    decision order): openraft's leader syncs each entry apart, so the events of one entry
+//!    share one `fdatasync`;
 //! 4. waits until every event of the batch is applied, or [`OUTCOME_TIMEOUT`] has passed, and
 //!    answers each caller; then takes the next batch.
 //!
@@ -21,8 +22,8 @@
 //! commit keeps paying.
 //!
 //! The answers:
-//! - applied with `changed: true`: acknowledged (committed on a majority, applied here);
-//! - applied with `changed: false`: the state machine re-checked the decision's precondition and
+//! - an event applied with `changed` true: acknowledged (committed on a majority, applied here);
+//! - an event applied with `changed` false: the state machine re-checked the decision's precondition and
 //!   it no longer held, so the entry changed nothing anywhere: [`WriteError::Conflict`], safe to
 //!   retry;
 //! - anything else after the proposal (a timeout, lost leadership, shutdown):
@@ -34,7 +35,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -44,7 +45,7 @@ use openraft::{Raft, RaftTypeConfig, ServerState};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::{
-    sync::{Semaphore, mpsc, oneshot},
+    sync::{mpsc, oneshot},
     time::Instant,
 };
 
@@ -62,11 +63,6 @@ const LEADERSHIP_WAIT: Duration = Duration::from_secs(2);
 
 /// The most commands decided in one batch.
 const MAX_BATCH: usize = 4096;
-
-/// How many batches may be proposed and not yet answered. A batch waits a replication round
-/// trip; the requests that arrive meanwhile form the next one, which goes out at once instead
-/// of queueing behind it.
-const MAX_IN_FLIGHT: usize = 4;
 
 /// A write acknowledged: committed on a majority and applied on the leader.
 #[derive(Debug, Clone)]
@@ -195,11 +191,6 @@ async fn run<E: Event>(
 {
     let mut head: Option<Head<E::State>> = None;
     let mut last_ts = 0u64;
-    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    // Set by a batch that did not end cleanly: the head may differ from what is applied.
-    let unclean = Arc::new(AtomicBool::new(false));
-    // When the batch before ends, and whether every batch so far ended cleanly.
-    let mut previous: Option<oneshot::Receiver<bool>> = None;
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -207,10 +198,6 @@ async fn run<E: Event>(
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
-        }
-        let Ok(mut permit) = Arc::clone(&in_flight).acquire_owned().await else { return };
-        if unclean.swap(false, Ordering::AcqRel) {
-            head = None;
         }
         let term = match leadership(&raft, &reader, my_id).await {
             Ok(term) => term,
@@ -223,34 +210,16 @@ async fn run<E: Event>(
             }
         };
         if head.as_ref().is_none_or(|head| head.term != term) {
-            // A head is the applied state plus what is in flight: rebuilt only once nothing is.
-            drop(permit);
-            let Ok(all) = in_flight.acquire_many(MAX_IN_FLIGHT as u32).await else { return };
-            unclean.store(false, Ordering::Release);
             head = Some(Head { state: reader.with_state(E::State::clone), term });
-            drop(all);
-            let Ok(one) = Arc::clone(&in_flight).acquire_owned().await else { return };
-            permit = one;
         }
         // Stamp after every event this node's log holds or its snapshot covers (an earlier
         // leader's clock may be ahead of this one's), applied or not, whatever this clock says.
         last_ts = last_ts.max(log_ts.load(Ordering::Relaxed)).max(reader.last_ts());
         let state = &mut head.as_mut().expect("built above").state;
         let proposed = propose(&raft, state, jobs, &mut last_ts).await;
-        if !proposed.clean {
+        if !proposed.finish().await {
             head = None;
         }
-        let (ended, this) = oneshot::channel();
-        let before = previous.replace(this);
-        let unclean = Arc::clone(&unclean);
-        tokio::spawn(async move {
-            let clean = proposed.finish(before).await;
-            if !clean {
-                unclean.store(true, Ordering::Release);
-            }
-            drop(permit);
-            let _ = ended.send(clean);
-        });
     }
 }
 
@@ -317,10 +286,10 @@ async fn propose<E: Event>(
 }
 
 impl<E> Proposed<E> {
-    /// Answer every caller once its entry is applied (or [`OUTCOME_TIMEOUT`] has passed), then,
-    /// once the batch `before` has ended too, the rejections; `true` if this batch and every
-    /// one before ended cleanly, so that the head is still what will be applied.
-    async fn finish(self, before: Option<oneshot::Receiver<bool>>) -> bool {
+    /// Answer every caller once its entry is applied (or [`OUTCOME_TIMEOUT`] has passed), then
+    /// the rejections; `true` if the batch ended cleanly, so that the head is still what will
+    /// be applied.
+    async fn finish(self) -> bool {
         let Proposed { waiting, rejected, mut clean } = self;
         let deadline = Instant::now() + OUTCOME_TIMEOUT;
         for (callers, receiver) in waiting {
@@ -353,10 +322,6 @@ impl<E> Proposed<E> {
             };
             clean = false;
             answer_all(callers, JobError::OutcomeUnknown(why));
-        }
-        if let Some(before) = before {
-            // A batch that ended without saying (a panic) is not known to be clean.
-            clean &= before.await.unwrap_or(false);
         }
         // A rejection is released only after everything decided before it is applied; when
         // some of that did not end cleanly, the rejection may rest on a write that never
