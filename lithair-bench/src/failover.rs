@@ -65,9 +65,7 @@ where
 /// Median and maximum of the kills' times, under `{prefix}.median_ms` and `{prefix}.max_ms`.
 fn record(figures: &mut Figures, prefix: &str, name: &str, mut ms: Vec<f64>) {
     ms.sort_by(f64::total_cmp);
-    let middle = ms.len() / 2;
-    let median = if ms.len() % 2 == 0 { (ms[middle - 1] + ms[middle]) / 2.0 } else { ms[middle] };
-    let (min, max) = (ms[0], ms[ms.len() - 1]);
+    let (median, min, max) = (median(&ms), ms[0], ms[ms.len() - 1]);
     println!(
         "  {name} failover over {} kills, kill → first acknowledged write: median {median:.0} ms, min {min:.0} ms, max {max:.0} ms",
         ms.len()
@@ -76,6 +74,16 @@ fn record(figures: &mut Figures, prefix: &str, name: &str, mut ms: Vec<f64>) {
     figures.set(format!("{prefix}.min_ms"), min);
     figures.set(format!("{prefix}.max_ms"), max);
     figures.detail(prefix, json!({ "kill_to_first_ack_ms": ms }));
+}
+
+/// The median of sorted values: the middle one, or the mean of the middle two.
+fn median(sorted: &[f64]) -> f64 {
+    let middle = sorted.len() / 2;
+    if sorted.len().is_multiple_of(2) {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    } else {
+        sorted[middle]
+    }
 }
 
 /// `kills` times: the Lithair leader SIGKILLed, a create retried on the survivors.
@@ -155,4 +163,39 @@ pub async fn etcd(
     cluster.settle().await?;
     record(figures, "etcd3.failover", "etcd", times);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_clock_stops_at_the_first_acknowledged_attempt() {
+        let killed = Instant::now();
+        // Attempts 0 to 4 fail at once: the 6th attempt starts 5 periods after the kill.
+        let took = first_ack(killed, |n| async move { n >= 5 }).await.unwrap();
+        assert!(took >= 5 * ATTEMPT_EVERY, "{took:?}");
+        assert!(took < 5 * ATTEMPT_EVERY + Duration::from_millis(500), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_hangs_delays_nothing() {
+        let killed = Instant::now();
+        // Attempt 0 hangs (a survivor forwarding to the dead leader); attempt 1 goes through.
+        let took = first_ack(killed, |n| async move {
+            if n == 0 {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            n <= 1
+        })
+        .await
+        .unwrap();
+        assert!(took >= ATTEMPT_EVERY && took < Duration::from_secs(1), "{took:?}");
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[1.0, 2.0, 4.0, 9.0]), 3.0);
+        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
+    }
 }

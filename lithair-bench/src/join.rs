@@ -82,17 +82,25 @@ async fn join(cluster: &mut Cluster, events: u64, figures: &mut Figures) -> anyh
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = started.elapsed().as_secs_f64();
+    // The node serves everything: that is the figure. The leader's answer is reported beside
+    // it (a `503 outcome_unknown` means the change outlasted the server's 10 s deadline, and
+    // openraft may still complete it).
     let (status, answered, body) = learners.await??;
-    ensure!(status.is_success(), "POST /cluster/learners answered {status}: {body}");
     println!(
-        "  join: node 2 serves all {events} events ({:.0} MiB of log) {took:.3} s after POST /cluster/learners (which answered after {:.3} s)",
+        "  join: node 2 serves all {events} events ({:.0} MiB of log) {took:.3} s after POST /cluster/learners, which answered {status} after {:.3} s",
         bytes as f64 / (1 << 20) as f64,
         answered.as_secs_f64()
     );
+    if !status.is_success() {
+        println!("    POST /cluster/learners: {body}");
+    }
     figures.set("join.seconds", took);
     figures.set("join.learners_answer_seconds", answered.as_secs_f64());
-    figures
-        .detail("join", json!({"events": events, "log_bytes": bytes, "applied_before": applied}));
+    figures.detail(
+        "join",
+        json!({"events": events, "log_bytes": bytes, "applied_before": applied,
+               "learners_answer": {"status": status.as_u16(), "body": body}}),
+    );
     Ok(())
 }
 

@@ -8,9 +8,9 @@
 //! reported and counted, the sampler's count is the figure.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use cucumber_tests::cluster::Cluster;
@@ -23,10 +23,11 @@ const PERIOD: Duration = Duration::from_millis(100);
 /// A node that does not answer within this is a missed sample (it is busy, not down).
 const ANSWER_WITHIN: Duration = Duration::from_millis(500);
 
-/// What the sampler saw: every term and leader id, and how many samples were missed.
+/// What the sampler saw: every term (with when it was first seen, in seconds since the load
+/// started) and leader id, and how many samples were missed.
 #[derive(Default)]
 struct Seen {
-    terms: BTreeSet<u64>,
+    terms: BTreeMap<u64, f64>,
     leaders: BTreeSet<u64>,
     samples: u64,
     missed: u64,
@@ -57,7 +58,7 @@ pub async fn measure(
         Err(error) => println!("  cluster steady load: wrk failed: {error:#}"),
     }
     println!(
-        "  cluster steady load: {changes} leader change(s) seen in {} samples of every node's /health ({} unanswered); terms seen {:?}, leaders seen {:?}",
+        "  cluster steady load: {changes} leader change(s) seen in {} samples of every node's /health ({} unanswered); terms first seen (s into the load) {:?}, leaders seen {:?}",
         seen.samples, seen.missed, seen.terms, seen.leaders
     );
     anyhow::ensure!(seen.samples > seen.missed, "no node answered the sampler");
@@ -65,7 +66,7 @@ pub async fn measure(
     figures.set("cluster.steady.wrk_failed", f64::from(u8::from(load.is_err())));
     figures.detail(
         "cluster.steady",
-        json!({"terms": seen.terms, "leaders": seen.leaders, "samples": seen.samples,
+        json!({"terms_first_seen_s": seen.terms, "leaders": seen.leaders, "samples": seen.samples,
                "missed": seen.missed}),
     );
     Ok(())
@@ -74,6 +75,7 @@ pub async fn measure(
 /// Every [`PERIOD`], each node's `/health` in turn, until aborted.
 async fn sample(urls: Vec<String>, seen: Arc<Mutex<Seen>>) {
     let Ok(http) = reqwest::Client::builder().timeout(ANSWER_WITHIN).build() else { return };
+    let started = Instant::now();
     let mut tick = tokio::time::interval(PERIOD);
     loop {
         tick.tick().await;
@@ -88,7 +90,7 @@ async fn sample(urls: Vec<String>, seen: Arc<Mutex<Seen>>) {
             seen.samples += 1;
             match pair {
                 Some((term, leader)) => {
-                    seen.terms.insert(term);
+                    seen.terms.entry(term).or_insert(started.elapsed().as_secs_f64());
                     seen.leaders.extend(leader);
                 }
                 None => seen.missed += 1,

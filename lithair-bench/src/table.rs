@@ -458,6 +458,19 @@ mod tests {
     }
 
     #[test]
+    fn only_cluster_keeps_the_cluster_group_alone() {
+        let args = |extra: &[&str]| extra.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let only = Options::parse(args(&["--only-cluster"]).into_iter()).unwrap();
+        let titles: Vec<String> = groups(&only).into_iter().map(|group| group.title).collect();
+        assert_eq!(titles.len(), 1);
+        assert!(titles[0].starts_with("Cluster of 3"), "{titles:?}");
+        let all = groups(&Options::parse(args(&[]).into_iter()).unwrap());
+        let none = groups(&Options::parse(args(&["--no-cluster"]).into_iter()).unwrap());
+        assert_eq!(all.len(), none.len() + 1);
+        assert!(Options::parse(args(&["--only-cluster", "--no-cluster"]).into_iter()).is_err());
+    }
+
+    #[test]
     fn a_ratio_can_be_over_a_sum_of_figures() {
         let row = ratio("p50 ÷ (sync + trip)", "post", &["sync", "trip"], Some(Goal::AtMost(1.5)));
         let figures = run(&[("post", 3.0), ("sync", 1.5), ("trip", 0.5)]);
