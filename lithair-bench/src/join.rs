@@ -5,6 +5,9 @@
 //! it: the harness writes a v1 log of that many `ArticleCreated` records with its own encoder
 //! ([`restart::write_log`]), `lithair-server migrate` converts it (docs/cluster.md,
 //! "Migrating"), and node 1 starts on it, a one-node cluster that has committed every event.
+//! Before the join, node 1 settles as a cluster that has been running would be: it has written
+//! its first snapshot (`raft-snapshot.json`, docs/raftlog.md), which openraft starts building as
+//! soon as a log longer than `--snapshot-every` is applied; that time is reported beside.
 //! Node 2 starts empty, then is added as a learner (it stays one: a learner serves local reads,
 //! and making it a voter is a second, quick step that adds no data). It is caught up when its
 //! `?consistency=local` listing counts every article, the last article answers `200`, and its
@@ -52,9 +55,20 @@ async fn join(cluster: &mut Cluster, events: u64, figures: &mut Figures) -> anyh
         migrate.status,
         String::from_utf8_lossy(&migrate.stderr)
     );
+    let spawned = Instant::now();
     cluster.node_mut(1)?.start().await?;
     ensure!(cluster.wait_for_leader(None).await? == 1, "node 1 does not lead its own cluster");
     let applied = cluster.status(1).await?["applied"].as_u64().context("no applied index")?;
+    let snapshot = cluster.node(1)?.spec.data_dir.join("raft-snapshot.json");
+    while !snapshot.exists() {
+        ensure!(spawned.elapsed() < JOIN_DEADLINE, "node 1 wrote no snapshot in {JOIN_DEADLINE:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first_snapshot = spawned.elapsed().as_secs_f64();
+    println!(
+        "  join: node 1 leads {events} events, its first snapshot written {first_snapshot:.3} s after spawn"
+    );
+    figures.set("join.first_snapshot_seconds", first_snapshot);
     cluster.node_mut(2)?.start().await?;
 
     let second = cluster.node(2)?;
