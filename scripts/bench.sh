@@ -2,12 +2,19 @@
 # Lithair's benchmark (docs/performance.md): builds the release server and the benchmark, then
 # measures in one run, on loopback: GET /health and POST per durability mode with wrk at 50
 # connections (and with the harness's load generator), GET by id, latency at 1 and 100 connections,
-# this machine's fdatasync, Redis (appendfsync always/everysec) and etcd if installed, and a restart
-# on a 1,000,000-event log. Prints the table with its goals; writes target/bench/results.json.
+# this machine's fdatasync, Redis (appendfsync always/everysec) and etcd if installed, a restart
+# on a 1,000,000-event log; then the cluster: a 3-node fsync cluster's POSTs against the single
+# server's and a 3-member etcd cluster's PUTs, leader-kill failover (both), leader changes under
+# 60 s of load, and a node joining a 1,000,000-event cluster. Prints the table with its goals;
+# writes target/bench/results.json.
 #
 #   scripts/bench.sh [--seconds 5] [--tail-seconds 10] [--connections 50] [--runs 1]
 #                    [--restart-events 1000000] [--no-wrk] [--no-peers]
+#                    [--no-cluster | --only-cluster] [--failover-kills 20]
+#                    [--steady-seconds 60] [--join-events 1000000]
 #
+# --only-cluster: the cluster's figures and the single server's fsync POSTs only (~4 minutes);
+# --failover-kills, --steady-seconds and --join-events 0 skip that figure.
 # Client and server share this machine's cores: ratios measured in the same run are what count.
 # The peers and wrk, on Debian: apt-get install wrk redis-server redis-tools etcd-server
 set -euo pipefail

@@ -54,7 +54,7 @@ pub fn measure(work: &Path, wrk: Wrk, figures: &mut Figures) -> anyhow::Result<(
 }
 
 /// The wrk script: POST `{"key": …, "value": …}` with keys cycling over [`KEYS`].
-fn put_script() -> String {
+pub fn put_script() -> String {
     let keys: Vec<String> =
         (0..KEYS).map(|i| format!("\"{}\"", STANDARD.encode(format!("bench-key-{i}")))).collect();
     let value = STANDARD.encode([b'x'; 100]);

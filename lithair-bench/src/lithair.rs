@@ -29,7 +29,7 @@ pub const STALL_CONNECTIONS: usize = 100;
 pub const MODES: [&str; 3] = ["fsync", "flush", "async"];
 
 /// What wrk sends: a path, or a Lua script that builds each request.
-enum Request {
+pub enum Request {
     Health,
     CreateArticle,
     /// A random id below `ids`: the server numbers articles from 0.
@@ -39,7 +39,7 @@ enum Request {
 }
 
 impl Request {
-    fn path(&self) -> &'static str {
+    pub fn path(&self) -> &'static str {
         match self {
             Request::Health => "/health",
             Request::CreateArticle => "/api/articles",
@@ -47,7 +47,7 @@ impl Request {
         }
     }
 
-    fn script(&self) -> Option<String> {
+    pub fn script(&self) -> Option<String> {
         match self {
             Request::Health => None,
             // Same shape as CreateArticles' bodies: a numbered title and 200 bytes of content.
@@ -118,6 +118,21 @@ pub async fn measure(
     if use_wrk {
         async_against_flush(work, options, figures).await?;
     }
+    Ok(())
+}
+
+/// Only what the cluster's figures are divided by (`--only-cluster`): the fsync server's POSTs
+/// at the run's concurrency, for as long as in [`measure`].
+pub async fn measure_fsync_post(
+    work: &Path,
+    options: &Options,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    let server = start(work, "fsync", "fsync").await?;
+    let bench = ServerBench { server: &server, options, use_wrk: true, mode: "fsync" };
+    let post = Wrk::new(options.connections, options.tail_seconds);
+    bench.wrk(figures, "post", &Request::CreateArticle, post)?;
+    server.stop().await?;
     Ok(())
 }
 

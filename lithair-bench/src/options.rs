@@ -3,7 +3,8 @@
 use anyhow::{Context, bail};
 
 pub const USAGE: &str = "lithair-bench [--seconds 5] [--tail-seconds 10] [--connections 50] \
-[--runs 1] [--restart-events 1000000] [--no-wrk] [--no-peers]";
+[--runs 1] [--restart-events 1000000] [--no-wrk] [--no-peers] [--no-cluster] [--only-cluster] \
+[--failover-kills 20] [--steady-seconds 60] [--join-events 1000000]";
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Options {
@@ -20,6 +21,16 @@ pub struct Options {
     pub restart_events: u64,
     pub wrk: bool,
     pub peers: bool,
+    /// The cluster's figures (a 3-node Lithair cluster, and a 3-member etcd cluster).
+    pub cluster: bool,
+    /// Only the cluster's figures, and the single server's fsync POSTs they are divided by.
+    pub only_cluster: bool,
+    /// Leader kills of the failover figure (Lithair's and etcd's); 0 skips it.
+    pub failover_kills: usize,
+    /// Length of the steady load on the cluster; 0 skips it.
+    pub steady_seconds: u64,
+    /// Events in the cluster a node joins; 0 skips the join.
+    pub join_events: u64,
 }
 
 impl Options {
@@ -32,6 +43,11 @@ impl Options {
             restart_events: 1_000_000,
             wrk: true,
             peers: true,
+            cluster: true,
+            only_cluster: false,
+            failover_kills: 20,
+            steady_seconds: 60,
+            join_events: 1_000_000,
         };
         while let Some(arg) = args.next() {
             let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -43,6 +59,11 @@ impl Options {
                 "--restart-events" => options.restart_events = value()?.parse()?,
                 "--no-wrk" => options.wrk = false,
                 "--no-peers" => options.peers = false,
+                "--no-cluster" => options.cluster = false,
+                "--only-cluster" => options.only_cluster = true,
+                "--failover-kills" => options.failover_kills = value()?.parse()?,
+                "--steady-seconds" => options.steady_seconds = value()?.parse()?,
+                "--join-events" => options.join_events = value()?.parse()?,
                 "--help" | "-h" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -52,6 +73,9 @@ impl Options {
         }
         if options.seconds == 0 || options.tail_seconds == 0 || options.runs == 0 {
             bail!("--seconds, --tail-seconds and --runs must be at least 1");
+        }
+        if options.only_cluster && !options.cluster {
+            bail!("--only-cluster and --no-cluster leave nothing to measure");
         }
         Ok(options)
     }

@@ -45,7 +45,8 @@ pub async fn measure(work: &Path, events: u64, figures: &mut Figures) -> anyhow:
     Ok(())
 }
 
-fn write_log(path: &Path, events: u64) -> anyhow::Result<u64> {
+/// A v1 log of `events` `ArticleCreated` records (ids 0 to `events - 1`) at `path`; its size.
+pub fn write_log(path: &Path, events: u64) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut written = 0u64;
     let start_ts = 1_795_780_800_000_000u64;

@@ -25,6 +25,7 @@ pub enum Unit {
     Ms,
     Seconds,
     Ratio,
+    Count,
 }
 
 /// A figure, or one figure divided by the sum of others (all from the same run).
@@ -75,6 +76,7 @@ impl Unit {
             Unit::PerSecond => format!("{value:.0}"),
             Unit::Ms | Unit::Seconds => format!("{value:.3}"),
             Unit::Ratio => format!("{value:.2}"),
+            Unit::Count => format!("{value:.0}"),
         }
     }
 
@@ -83,7 +85,7 @@ impl Unit {
             Unit::PerSecond => "/s",
             Unit::Ms => "ms",
             Unit::Seconds => "s",
-            Unit::Ratio => "",
+            Unit::Ratio | Unit::Count => "",
         }
     }
 }
@@ -121,8 +123,84 @@ fn loadgen_over_wrk(label: &str, measurement: &str) -> Row {
     ratio(label, &loadgen, &[&wrk], Some(Goal::AtLeast(0.8)))
 }
 
-/// The benchmark's table, as docs/performance.md describes it.
+/// The benchmark's table, as docs/performance.md describes it: with `--only-cluster`, only the
+/// cluster's group.
 pub fn groups(options: &Options) -> Vec<Group> {
+    let mut groups = if options.only_cluster { Vec::new() } else { single_server(options) };
+    if options.cluster {
+        groups.push(cluster(options));
+    }
+    groups
+}
+
+/// The cluster's figures (issue 23), each against the single server or etcd of the same run.
+fn cluster(options: &Options) -> Group {
+    use Goal::{AtLeast, AtMost};
+    let (c, kills) = (options.connections, options.failover_kills);
+    Group {
+        title: format!(
+            "Cluster of 3, --durability fsync (wrk -c{c} on the leader, {} s)",
+            options.seconds
+        ),
+        rows: vec![
+            rate(
+                &format!("single server POST fsync ({} s)", options.tail_seconds),
+                "fsync.post.rps",
+            ),
+            rate("cluster POST", "cluster.post.rps"),
+            rate("etcd 3 members PUT (JSON gateway, leader)", "etcd3.put.rps"),
+            ratio(
+                "cluster POST ÷ single server POST",
+                "cluster.post.rps",
+                &["fsync.post.rps"],
+                Some(AtLeast(0.25)),
+            ),
+            ratio(
+                "cluster POST ÷ etcd 3 members PUT",
+                "cluster.post.rps",
+                &["etcd3.put.rps"],
+                Some(AtLeast(2.0)),
+            ),
+            ms("cluster POST p99", "cluster.post.p99_ms"),
+            ms("etcd 3 members PUT p99", "etcd3.put.p99_ms"),
+            ratio(
+                "cluster POST p99 ÷ etcd PUT p99",
+                "cluster.post.p99_ms",
+                &["etcd3.put.p99_ms"],
+                Some(AtMost(1.0)),
+            ),
+            row(
+                &format!("failover: kill → first write, median of {kills}"),
+                Unit::Ms,
+                Source::Figure("cluster.failover.median_ms".into()),
+                Some(AtMost(1500.0)),
+            ),
+            row(
+                &format!("failover: kill → first write, max of {kills}"),
+                Unit::Ms,
+                Source::Figure("cluster.failover.max_ms".into()),
+                Some(AtMost(3000.0)),
+            ),
+            ms("etcd failover, median", "etcd3.failover.median_ms"),
+            ms("etcd failover, max", "etcd3.failover.max_ms"),
+            row(
+                &format!("leader changes in {} s of load", options.steady_seconds),
+                Unit::Count,
+                Source::Figure("cluster.steady.leader_changes".into()),
+                Some(AtMost(0.0)),
+            ),
+            row(
+                &format!("join of a node to {} events: serving", options.join_events),
+                Unit::Seconds,
+                Source::Figure("join.seconds".into()),
+                Some(AtMost(10.0)),
+            ),
+        ],
+    }
+}
+
+/// The single server's groups, and its peers'.
+fn single_server(options: &Options) -> Vec<Group> {
     use Goal::{AtLeast, AtMost};
     let c = options.connections;
     vec![
@@ -377,6 +455,19 @@ mod tests {
         assert_eq!(both.verdict, "MISSED in 1 of 2");
         assert_eq!(spread(&row, &both.measured), "0.50–0.70");
         assert_eq!(outcome(&row, &[Figures::default()]).verdict, "not measured");
+    }
+
+    #[test]
+    fn only_cluster_keeps_the_cluster_group_alone() {
+        let args = |extra: &[&str]| extra.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let only = Options::parse(args(&["--only-cluster"]).into_iter()).unwrap();
+        let titles: Vec<String> = groups(&only).into_iter().map(|group| group.title).collect();
+        assert_eq!(titles.len(), 1);
+        assert!(titles[0].starts_with("Cluster of 3"), "{titles:?}");
+        let all = groups(&Options::parse(args(&[]).into_iter()).unwrap());
+        let none = groups(&Options::parse(args(&["--no-cluster"]).into_iter()).unwrap());
+        assert_eq!(all.len(), none.len() + 1);
+        assert!(Options::parse(args(&["--only-cluster", "--no-cluster"]).into_iter()).is_err());
     }
 
     #[test]

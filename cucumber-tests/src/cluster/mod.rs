@@ -7,7 +7,9 @@
 //! (node i → node j) goes through its own [`netproxy`] proxy, configured with `--peer-route`,
 //! so that the harness can cut, black-hole or delay any direction of any link while the
 //! processes keep running. The cluster shares one secret (`--cluster-secret-file`), which the
-//! harness also uses for the admin endpoints.
+//! harness also uses for the admin endpoints. A cluster prepared with [`Links::Direct`] has no
+//! proxies: its peers connect to each other's listeners, as in production, for measurements a
+//! proxy would skew (the benchmark's cluster figures); it cannot be partitioned.
 //!
 //! What happened to the cluster is kept as [`Fault`] windows on the same monotonic clock as
 //! the clients' history ([`Cluster::clock`]), for the checkers and the run report.
@@ -48,13 +50,23 @@ pub struct Fault {
     pub end: Option<Duration>,
 }
 
+/// How the nodes reach each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Each directed link through its own proxy, which the harness can cut or delay.
+    Proxied,
+    /// Straight to the peer listener, no proxy: no partitions, nothing added to a round trip.
+    Direct,
+}
+
 /// A running cluster.
 #[derive(Debug)]
 pub struct Cluster {
     dir: PathBuf,
     secret: String,
     pub nodes: Vec<ClusterNode>,
-    mesh: netproxy::Mesh,
+    /// `None` with [`Links::Direct`].
+    mesh: Option<netproxy::Mesh>,
     http: reqwest::Client,
     origin: Instant,
     pub faults: Vec<Fault>,
@@ -72,6 +84,16 @@ impl Cluster {
     /// line, for a caller that adds to a node's start (e.g. the power-loss interposer's
     /// environment) before [`Cluster::launch`].
     pub async fn prepare(dir: &Path, size: usize, origin: Instant) -> anyhow::Result<Cluster> {
+        Cluster::prepare_links(dir, size, origin, Links::Proxied).await
+    }
+
+    /// [`Cluster::prepare`], with the nodes linked as `links` says.
+    pub async fn prepare_links(
+        dir: &Path,
+        size: usize,
+        origin: Instant,
+        links: Links,
+    ) -> anyhow::Result<Cluster> {
         ensure!((1..=7).contains(&size), "a cluster has 1 to 7 nodes, not {size}");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -82,14 +104,22 @@ impl Cluster {
         std::fs::write(&secret_file, &secret)?;
         let ports = free_ports(2 * size)?;
         let peers: Vec<SocketAddr> = ports[size..].to_vec();
-        let mesh = netproxy::Mesh::start(&peers).await.context("cannot start the proxies")?;
+        let mesh = match links {
+            Links::Proxied => {
+                Some(netproxy::Mesh::start(&peers).await.context("cannot start the proxies")?)
+            }
+            Links::Direct => None,
+        };
         let mut nodes = Vec::with_capacity(size);
         for (index, (&api, &peer)) in ports[..size].iter().zip(&peers).enumerate() {
             let id = index as u64 + 1;
-            let routes = (0..size)
-                .filter(|&to| to != index)
-                .map(|to| (to as u64 + 1, mesh.addr(index, to)))
-                .collect();
+            let routes = match &mesh {
+                Some(mesh) => (0..size)
+                    .filter(|&to| to != index)
+                    .map(|to| (to as u64 + 1, mesh.addr(index, to)))
+                    .collect(),
+                None => Vec::new(),
+            };
             nodes.push(ClusterNode::new(dir, id, api, peer, &secret_file, routes)?);
         }
         Ok(Cluster { dir: dir.to_path_buf(), secret, nodes, mesh, http, origin, faults: vec![] })
@@ -159,6 +189,12 @@ impl Cluster {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The shared secret, for an admin request the caller sends itself (e.g. with its own
+    /// timeout).
+    pub fn secret(&self) -> &str {
+        &self.secret
     }
 
     pub fn node(&self, id: u64) -> anyhow::Result<&ClusterNode> {
@@ -309,7 +345,7 @@ impl Cluster {
     pub fn split(&mut self, minority: &[u64]) -> anyhow::Result<()> {
         let cut = minority.iter().map(|id| self.index(*id)).collect::<anyhow::Result<Vec<_>>>()?;
         let rest: Vec<usize> = (0..self.nodes.len()).filter(|i| !cut.contains(i)).collect();
-        self.mesh.split(&cut, &rest).map_err(|err| anyhow::anyhow!("{err}"))?;
+        self.mesh()?.split(&cut, &rest).map_err(|err| anyhow::anyhow!("{err}"))?;
         let kind = if minority.len() == 1 { "isolate" } else { "split" };
         self.begin(kind, minority.to_vec());
         Ok(())
@@ -321,7 +357,7 @@ impl Cluster {
         let indices =
             |ids: &[u64]| ids.iter().map(|id| self.index(*id)).collect::<Result<Vec<_>, _>>();
         let (a_side, b_side) = (indices(a)?, indices(b)?);
-        self.mesh
+        self.mesh()?
             .bridge(&a_side, self.index(bridge)?, &b_side)
             .map_err(|err| anyhow::anyhow!("{err}"))?;
         self.begin("bridge", vec![bridge]);
@@ -330,8 +366,14 @@ impl Cluster {
 
     /// Every link passes again.
     pub fn heal(&mut self) {
-        self.mesh.heal();
+        if let Some(mesh) = &self.mesh {
+            mesh.heal();
+        }
         self.end(|fault| matches!(fault.kind.as_str(), "isolate" | "split" | "bridge"));
+    }
+
+    fn mesh(&self) -> anyhow::Result<&netproxy::Mesh> {
+        self.mesh.as_ref().context("this cluster's links are direct: there is no proxy to cut")
     }
 
     fn index(&self, id: u64) -> anyhow::Result<usize> {

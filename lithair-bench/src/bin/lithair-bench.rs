@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use cucumber_tests::binary;
 use lithair_bench::{
-    disk, etcd, figures::Figures, lithair, options::Options, peer, redis, restart, table, wrk::Wrk,
+    cluster, disk, etcd, etcd_cluster::EtcdCluster, failover, figures::Figures, join, lithair,
+    options::Options, peer, redis, restart, steady, table, wrk::Wrk,
 };
 use serde_json::json;
 
@@ -48,7 +49,8 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One run: the disk first (nothing else running), then Lithair, the peers, the restart.
+/// One run: the disk first (nothing else running), then Lithair, the peers, the restart, the
+/// cluster. With `--only-cluster`, of the single server only the fsync POSTs.
 async fn measure_once(options: &Options, use_wrk: bool) -> anyhow::Result<Figures> {
     let work = tempfile::Builder::new().prefix("lithair-bench-").tempdir()?;
     let mut figures = Figures::default();
@@ -59,6 +61,15 @@ async fn measure_once(options: &Options, use_wrk: bool) -> anyhow::Result<Figure
     );
     sync.record(&mut figures);
 
+    if options.only_cluster {
+        if use_wrk {
+            lithair::measure_fsync_post(work.path(), options, &mut figures).await?;
+        }
+        if options.cluster {
+            measure_cluster(work.path(), options, use_wrk, &mut figures).await;
+        }
+        return Ok(figures);
+    }
     lithair::measure(work.path(), options, use_wrk, &mut figures).await?;
 
     let seconds = Duration::from_secs(options.seconds);
@@ -89,7 +100,73 @@ async fn measure_once(options: &Options, use_wrk: bool) -> anyhow::Result<Figure
     if options.restart_events > 0 {
         restart::measure(work.path(), options.restart_events, &mut figures).await?;
     }
+    if options.cluster {
+        measure_cluster(work.path(), options, use_wrk, &mut figures).await;
+    } else {
+        println!("  cluster skipped (--no-cluster)");
+    }
     Ok(figures)
+}
+
+/// The cluster's figures, each on its own: one that fails is reported (and missing from the
+/// table), and the others are still measured.
+async fn measure_cluster(
+    work: &std::path::Path,
+    options: &Options,
+    use_wrk: bool,
+    figures: &mut Figures,
+) {
+    let mut errors = Vec::new();
+    let mut note = |what: &str, result: anyhow::Result<()>| {
+        if let Err(error) = result {
+            println!("  {what} FAILED: {error:#}");
+            errors.push(format!("{what}: {error:#}"));
+        }
+    };
+    match cluster::start(work).await {
+        Err(error) => note("cluster start", Err(error)),
+        Ok(mut lithair) => {
+            if use_wrk {
+                note(
+                    "cluster throughput",
+                    cluster::measure_throughput(&lithair, options, figures).await,
+                );
+                if options.steady_seconds > 0 {
+                    note("cluster steady load", steady::measure(&lithair, options, figures).await);
+                }
+            }
+            if options.failover_kills > 0 {
+                let kills = options.failover_kills;
+                note("cluster failover", failover::lithair(&mut lithair, kills, figures).await);
+            }
+            lithair.stop().await;
+        }
+    }
+    if !etcd::installed() {
+        println!("  etcd cluster skipped: not installed (apt-get install etcd-server)");
+    } else {
+        match EtcdCluster::start(work).await {
+            Err(error) => note("etcd cluster start", Err(error)),
+            Ok(mut etcd) => {
+                if use_wrk {
+                    note(
+                        "etcd cluster throughput",
+                        etcd.measure_throughput(options, figures).await,
+                    );
+                }
+                if options.failover_kills > 0 {
+                    let kills = options.failover_kills;
+                    note("etcd failover", failover::etcd(&mut etcd, kills, figures).await);
+                }
+            }
+        }
+    }
+    if options.join_events > 0 {
+        note("join", join::measure(work, options.join_events, figures).await);
+    }
+    if !errors.is_empty() {
+        figures.detail("cluster.errors", json!(errors));
+    }
 }
 
 fn machine() -> serde_json::Value {
