@@ -4,7 +4,8 @@ use anyhow::{Context, bail};
 
 pub const USAGE: &str = "lithair-bench [--seconds 5] [--tail-seconds 10] [--connections 50] \
 [--runs 1] [--restart-events 1000000] [--no-wrk] [--no-peers] [--no-cluster] [--only-cluster] \
-[--failover-kills 20] [--steady-seconds 60] [--join-events 1000000]";
+[--failover-kills 20] [--steady-seconds 60] [--join-events 1000000] \
+[--results target/bench/results.json]";
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Options {
@@ -31,6 +32,8 @@ pub struct Options {
     pub steady_seconds: u64,
     /// Events in the cluster a node joins; 0 skips the join.
     pub join_events: u64,
+    /// Where every raw number is written; `None`: `target/bench/results.json`.
+    pub results: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -48,6 +51,7 @@ impl Options {
             failover_kills: 20,
             steady_seconds: 60,
             join_events: 1_000_000,
+            results: None,
         };
         while let Some(arg) = args.next() {
             let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -64,6 +68,7 @@ impl Options {
                 "--failover-kills" => options.failover_kills = value()?.parse()?,
                 "--steady-seconds" => options.steady_seconds = value()?.parse()?,
                 "--join-events" => options.join_events = value()?.parse()?,
+                "--results" => options.results = Some(value()?.into()),
                 "--help" | "-h" => {
                     println!("{USAGE}");
                     std::process::exit(0);

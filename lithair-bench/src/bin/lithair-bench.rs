@@ -41,9 +41,13 @@ async fn main() -> anyhow::Result<()> {
         "table": table::to_json(&groups, &runs),
         "runs": runs,
     });
-    let out = binary::target_dir().join("bench");
-    std::fs::create_dir_all(&out)?;
-    let path = out.join("results.json");
+    let path = match &options.results {
+        Some(path) => path.clone(),
+        None => binary::target_dir().join("bench").join("results.json"),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
     println!("\nresults written to {}", path.display());
     Ok(())
