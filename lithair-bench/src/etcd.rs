@@ -53,7 +53,7 @@ pub fn measure(work: &Path, wrk: Wrk, figures: &mut Figures) -> anyhow::Result<(
     Ok(())
 }
 
-/// The wrk script: POST `{"key": …, "value": …}` with keys cycling over [`KEYS`].
+/// The wrk script: POST `{"key": …, "value": …}` with keys cycling over `KEYS`.
 pub fn put_script() -> String {
     let keys: Vec<String> =
         (0..KEYS).map(|i| format!("\"{}\"", STANDARD.encode(format!("bench-key-{i}")))).collect();

@@ -3,8 +3,8 @@
 //! wait until there is a leader and all three are up and caught up, before the next kill.
 //!
 //! The client is one that wants its write through as soon as the cluster can take it: from the
-//! kill on, it starts a new attempt every [`ATTEMPT_EVERY`], each to the next survivor in turn,
-//! each on its own connection budget ([`ATTEMPT_TIMEOUT`]), without waiting for the attempts
+//! kill on, it starts a new attempt every `ATTEMPT_EVERY`, each to the next survivor in turn,
+//! each on its own connection budget (`ATTEMPT_TIMEOUT`), without waiting for the attempts
 //! still under way: a survivor that hangs (a follower forwarding to the dead leader) delays
 //! nothing. Lithair's `307` to a leader is followed once; `503 no_leader` and refused
 //! connections are failures, retried by the next attempt. The first `2xx` stops the clock;

@@ -1,5 +1,5 @@
 //! Steady load: `--steady-seconds` of wrk's POSTs at the run's concurrency on the cluster's
-//! leader, no fault, while a sampler asks every node's `/health` every [`PERIOD`] for its
+//! leader, no fault, while a sampler asks every node's `/health` every `PERIOD` for its
 //! `cluster.term` and `cluster.leader.id`. Leader changes are the terms seen after the first
 //! (an election any node noticed, even one the old leader won again), or the leaders seen after
 //! the first if more: a new term cannot hide between two samples, since terms only grow.
@@ -72,7 +72,7 @@ pub async fn measure(
     Ok(())
 }
 
-/// Every [`PERIOD`], each node's `/health` in turn, until aborted.
+/// Every `PERIOD`, each node's `/health` in turn, until aborted.
 async fn sample(urls: Vec<String>, seen: Arc<Mutex<Seen>>) {
     let Ok(http) = reqwest::Client::builder().timeout(ANSWER_WITHIN).build() else { return };
     let started = Instant::now();
